@@ -1,0 +1,56 @@
+/** The resolved configuration every module reads: plain data, produced once by config/load.ts. */
+
+export const ROLE = { external: "external", internal: "internal" } as const;
+export type Role = typeof ROLE[keyof typeof ROLE];
+
+export const SIP_PROTO = { udp: "udp", tcp: "tcp" } as const;
+export type SipProto = typeof SIP_PROTO[keyof typeof SIP_PROTO];
+
+/** A Kamailio-style socket address: `udp:127.0.1.1:5060`. `host` may be a name (PBX only). */
+export interface SocketAddress {
+  readonly proto: SipProto;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One side of the SBC. */
+export interface InterfaceConfig {
+  /** The table name in the TOML (`[interfaces.<name>]`). */
+  readonly name: string;
+  readonly role: Role;
+  readonly sip: readonly SocketAddress[];
+  /** Local address for this side's RTP sockets (rtpproxy `-l`, one half). */
+  readonly media: string;
+  /** Address written into Via/Record-Route/SDP for this side (rtpproxy `-A`); undefined = the listen address. */
+  readonly advertise: string | undefined;
+  /** rtpproxy_manage modifier letters applied to messages received on this side. */
+  readonly flags: string;
+}
+
+export interface MediaConfig {
+  /** Inclusive RTP port range (rtpproxy `-m`/`-M`). */
+  readonly ports: readonly [number, number];
+  /** Seconds without packets before a session is dropped (rtpproxy `-T`). */
+  readonly timeout: number;
+  /** Seconds without packets for a call on hold (sendonly/inactive). */
+  readonly holdTimeout: number;
+  /** Seconds an offer may wait for its answer before the session is reaped. */
+  readonly offerTimeout: number;
+}
+
+export interface SipConfig {
+  /** Seconds before an idle TCP connection is closed. */
+  readonly tcpIdleTimeout: number;
+}
+
+export interface Config {
+  /** Where the config came from (file path or "<default>"), for messages. */
+  readonly source: string;
+  readonly external: InterfaceConfig;
+  readonly internal: InterfaceConfig;
+  readonly media: MediaConfig;
+  readonly pbx: { readonly address: SocketAddress };
+  readonly sip: SipConfig;
+  readonly routing: { readonly script: string | undefined };
+  readonly admin: { readonly listen: { readonly host: string; readonly port: number } | undefined };
+}
