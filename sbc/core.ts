@@ -1,0 +1,396 @@
+/**
+ * The transaction-stateful proxy core (RFC 3261 §16): receives parsed messages, matches them to
+ * transactions, runs the routing pipeline for new requests, and forwards answers upstream.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Config, Role } from "../config/config.ts";
+import type { Clock } from "./clock.ts";
+import {
+  type MediaHooks,
+  type MediaOutcome,
+  newContext,
+  type ProxyActions,
+  type SipContext,
+} from "./context.ts";
+import { resolveHost, resolveUri } from "./destination.ts";
+import { defaultProto, type LocalSides, localSides, otherSide } from "./local_address.ts";
+import { type Edit, parseMessage, serializeMessage, type SipMessage, toBytes } from "./message.ts";
+import {
+  newBranch,
+  ourVia,
+  receivedEdit,
+  replyAddress,
+  routeEntry,
+  statelessBranch,
+  viaAddress,
+} from "./proxy.ts";
+import { buildResponse } from "./response.ts";
+import { MAGIC_COOKIE, type SendTarget } from "./transaction.ts";
+import {
+  type ClientTransaction,
+  ClientTransactions,
+  TIMEOUT,
+  type TimeoutReason,
+} from "./transaction_client.ts";
+import { type ServerTransaction, ServerTransactions } from "./transaction_server.ts";
+import type { Inbound } from "./transport.ts";
+
+const log = getLogger(["edgesbc", "sip"]);
+
+/** Runs a request through routing: the bridge pipeline or a user script. */
+export type RequestRoute = (ctx: SipContext, actions: ProxyActions) => Promise<void>;
+/** Optional hook run on every answer before it is forwarded (script reply routes). */
+export type ReplyHook = (ctx: SipContext, reply: SipMessage, edits: Edit[]) => void;
+
+export interface CoreOptions {
+  readonly config: Config;
+  readonly clock: Clock;
+  /** Sends bytes out of an interface (the transport). */
+  readonly send: (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
+  readonly route: RequestRoute;
+  readonly media: MediaHooks | undefined;
+}
+
+/** Counters for the admin API and metrics. */
+export interface SipCounters {
+  requests: number;
+  responses: number;
+  parseErrors: number;
+  rejected: number;
+  timeouts: number;
+  routeErrors: number;
+}
+
+/** What a client transaction remembers of its upstream side. */
+interface Upstream {
+  readonly server: ServerTransaction;
+  readonly ctx: SipContext;
+  readonly from: Role;
+}
+
+export class ProxyCore implements ProxyActions {
+  readonly config: Config;
+  readonly sides: LocalSides;
+  readonly counters: SipCounters = {
+    requests: 0,
+    responses: 0,
+    parseErrors: 0,
+    rejected: 0,
+    timeouts: 0,
+    routeErrors: 0,
+  };
+  #send: CoreOptions["send"];
+  #servers: ServerTransactions;
+  #clients: ClientTransactions;
+  #route: RequestRoute;
+  #replyHook: ReplyHook | undefined;
+  #media: MediaHooks | undefined;
+  #draining = false;
+
+  constructor(options: CoreOptions) {
+    this.config = options.config;
+    this.sides = localSides(options.config);
+    this.#send = options.send;
+    this.#servers = new ServerTransactions(options.clock, options.send);
+    this.#clients = new ClientTransactions(options.clock, options.send);
+    this.#route = options.route;
+    this.#media = options.media;
+  }
+
+  /** Swaps the routing (script reload); transactions in progress keep their contexts. */
+  setRoute(route: RequestRoute, replyHook?: ReplyHook): void {
+    this.#route = route;
+    this.#replyHook = replyHook;
+  }
+
+  /** Stops accepting new dialogs (SIGTERM drain): initial INVITEs get 503. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  get transactions(): { server: number; client: number } {
+    return { server: this.#servers.size, client: this.#clients.size };
+  }
+
+  /** Entry point for every received message. Never throws. */
+  receive(inbound: Inbound): void {
+    const parsed = parseMessage(inbound.data);
+    if (!parsed.ok) {
+      this.counters.parseErrors++;
+      const { error } = parsed;
+      const partial = error.partial;
+      if (partial && partial.kind === "request" && partial.method !== "ACK") {
+        log.info("Rejecting malformed {method} from {peer}: {error}", {
+          method: partial.method,
+          peer: `${inbound.source.host}:${inbound.source.port}`,
+          error: error.message,
+        });
+        this.#sendStateless(
+          partial,
+          inbound,
+          400,
+          error.message.slice(0, 120).replace(/[\r\n]/g, " "),
+        );
+      } else {
+        log.info("Dropping malformed message from {peer}: {error}", {
+          peer: `${inbound.source.host}:${inbound.source.port}`,
+          error: error.message,
+        });
+      }
+      return;
+    }
+    const msg = parsed.value;
+    if (msg.kind === "response") this.#onResponse(msg, inbound);
+    else void this.#onRequest(msg, inbound);
+  }
+
+  #replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
+    return {
+      iface: inbound.iface,
+      proto: inbound.proto,
+      dest: replyAddress(msg.vias[0], inbound.source, inbound.proto),
+      connection: inbound.connection,
+    };
+  }
+
+  #sendStateless(req: SipMessage, inbound: Inbound, status: number, reason: string): void {
+    void this.#send(this.#replyTarget(req, inbound), toBytes(buildResponse(req, status, reason)));
+  }
+
+  async #onRequest(msg: SipMessage, inbound: Inbound): Promise<void> {
+    this.counters.requests++;
+    const match = this.#servers.receive(msg, this.#replyTarget(msg, inbound));
+    switch (match.kind) {
+      case "retransmission":
+      case "ack-absorbed":
+        return;
+      case "cancel":
+        return this.#onCancel(match.tx, match.invite);
+      case "ack-2xx":
+        return await this.#runRoute(newContext(msg, inbound, undefined));
+      case "new":
+        break;
+    }
+    const tx = match.tx;
+    if (msg.method === "INVITE") {
+      // RFC 3261 §16.2: a stateful proxy answers 100 at once so the caller stops retransmitting.
+      this.#servers.respond(tx, 100, toBytes(buildResponse(msg, 100, "Trying")));
+      if (this.#draining && !msg.toTag) {
+        return this.reply(newContext(msg, inbound, tx), 503, "Shutting Down");
+      }
+    }
+    await this.#runRoute(newContext(msg, inbound, tx));
+  }
+
+  async #runRoute(ctx: SipContext): Promise<void> {
+    try {
+      await this.#route(ctx, this);
+    } catch (err) {
+      this.counters.routeErrors++;
+      log.error("Routing {method} {callId} failed: {err}", {
+        method: ctx.msg.method,
+        callId: ctx.msg.callId,
+        err: err instanceof Error ? err.message : `${err}`,
+      });
+      if (!ctx.done && ctx.msg.method !== "ACK") this.reply(ctx, 500, "Server Internal Error");
+      return;
+    }
+    // A route that neither relayed nor answered leaves the caller waiting: answer for it.
+    if (!ctx.done && ctx.tx) this.reply(ctx, 500, "No Route Decision");
+  }
+
+  /** CANCEL is hop by hop (RFC 3261 §16.10): answer it here, then cancel downstream. */
+  #onCancel(cancelTx: ServerTransaction, invite: ServerTransaction | undefined): void {
+    if (!invite) {
+      this.#servers.respond(
+        cancelTx,
+        481,
+        toBytes(buildResponse(cancelTx.request, 481, "Call/Transaction Does Not Exist")),
+      );
+      return;
+    }
+    this.#servers.respond(cancelTx, 200, toBytes(buildResponse(cancelTx.request, 200, "OK")));
+    if (invite.lastStatus >= 200) return;
+    invite.cancelled = true;
+    const client = invite.downstream as ClientTransaction | undefined;
+    if (client) this.#clients.cancel(client);
+  }
+
+  direction(ctx: SipContext): { from: Role; to: Role } {
+    return { from: ctx.inbound.iface, to: ctx.target?.out ?? otherSide(ctx.inbound.iface) };
+  }
+
+  manageMedia(ctx: SipContext, flags: string): MediaOutcome {
+    if (!this.#media) return { kind: "none" };
+    const { from, to } = this.direction(ctx);
+    const outcome = this.#media.manage({
+      msg: ctx.msg,
+      from,
+      to,
+      source: ctx.inbound.source,
+      flags,
+      inDialog: ctx.msg.toTag !== undefined,
+    });
+    ctx.replyMediaFlags ??= flags;
+    if (outcome.kind === "body") ctx.edits.push({ op: "body", body: outcome.body });
+    return outcome;
+  }
+
+  reply(
+    ctx: SipContext,
+    status: number,
+    reason: string,
+    headers?: readonly (readonly [string, string])[],
+  ): void {
+    if (ctx.done) return;
+    ctx.done = true;
+    if (ctx.msg.method === "ACK") return;
+    if (status >= 300) this.counters.rejected++;
+    const tx = ctx.tx;
+    const text = buildResponse(ctx.msg, status, reason, {
+      ...(status > 100 && { toTag: tx?.localTag ?? "es0" }),
+      ...(headers && { headers }),
+    });
+    if (tx) this.#servers.respond(tx, status, toBytes(text));
+    else this.#sendStateless(ctx.msg, ctx.inbound, status, reason);
+    if (
+      status >= 300 && ctx.msg.method === "INVITE" && !ctx.msg.toTag &&
+      ctx.replyMediaFlags !== undefined
+    ) {
+      this.#media?.deleteCall(ctx.msg.callId);
+    }
+  }
+
+  async relay(ctx: SipContext): Promise<boolean> {
+    if (ctx.done) return false;
+    const target = ctx.target;
+    if (!target) {
+      this.reply(ctx, 500, "No Route Target");
+      return false;
+    }
+    const out = this.sides[target.out];
+    const fallback = target.proto ?? defaultProto(out);
+    const dest = target.peer
+      ? await resolveHost(target.peer.host, target.peer.port, fallback)
+      : await resolveUri(target.uri, fallback);
+    if (!dest) {
+      log.warn("Cannot resolve {uri} for {callId}", { uri: target.uri, callId: ctx.msg.callId });
+      this.reply(ctx, 404, "Destination Not Resolvable");
+      return false;
+    }
+    // A transport the outgoing side does not listen on falls back to the one it has.
+    const proto = out.ports[dest.proto] !== undefined ? dest.proto : defaultProto(out);
+    const { msg, inbound } = ctx;
+    const edits: Edit[] = [];
+    const received = receivedEdit(msg, inbound.source);
+    if (received) edits.push(received);
+    edits.push(...ctx.edits);
+    const inSide = this.sides[inbound.iface];
+    if (ctx.recordRoute) {
+      // Two entries when crossing sides, each naming the side it faces (top: the downstream one).
+      edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(inSide, inbound.proto) });
+      if (target.out !== inbound.iface) {
+        edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(out, proto) });
+      }
+    }
+    if (ctx.path) {
+      const src = `sip:${inbound.source.host}:${inbound.source.port}`;
+      const via = inbound.proto === "tcp" ? `${src};transport=tcp` : src;
+      edits.push({
+        op: "prepend",
+        name: "Path",
+        value: routeEntry(out, proto, `;received=${via}`),
+      });
+    }
+    const branch = msg.method === "ACK" ? statelessBranch(msg) : newBranch();
+    edits.push({ op: "prepend", name: "Via", value: ourVia(out, proto, branch) });
+    const bytes = toBytes(serializeMessage(msg, edits));
+    const sendTo: SendTarget = { iface: target.out, proto, dest: dest.peer, connection: undefined };
+    ctx.done = true;
+    const server = ctx.tx;
+    if (!server) return await this.#send(sendTo, bytes);
+    if (server.cancelled) {
+      ctx.done = false;
+      this.reply(ctx, 487, "Request Terminated");
+      return false;
+    }
+    const upstream: Upstream = { server, ctx, from: inbound.iface };
+    server.downstream = this.#clients.start({
+      branch,
+      method: msg.method,
+      bytes,
+      target: sendTo,
+      upstream,
+      delegate: this.#delegate,
+    });
+    return true;
+  }
+
+  #delegate = {
+    onResponse: (tx: ClientTransaction, reply: SipMessage) => this.#forwardUpstream(tx, reply),
+    onTimeout: (tx: ClientTransaction, reason: TimeoutReason) => this.#onTimeout(tx, reason),
+  };
+
+  #onResponse(msg: SipMessage, inbound: Inbound): void {
+    this.counters.responses++;
+    const branch = msg.vias[0]?.branch;
+    if (!branch) return;
+    const handled = this.#clients.receive(msg, branch);
+    if (handled) return;
+    // A 2xx to INVITE whose transaction is gone is still forwarded (RFC 3261 §16.7 step 5).
+    if (
+      msg.method === "INVITE" && msg.status >= 200 && msg.status < 300 &&
+      branch.startsWith(`${MAGIC_COOKIE}es`)
+    ) {
+      const next = msg.vias[1];
+      if (!next) return;
+      const { peer, proto } = viaAddress(next);
+      const bytes = toBytes(serializeMessage(msg, [{ op: "remove-first-value", name: "via" }]));
+      void this.#send(
+        { iface: otherSide(inbound.iface), proto, dest: peer, connection: undefined },
+        bytes,
+      );
+    }
+  }
+
+  #forwardUpstream(tx: ClientTransaction, reply: SipMessage): void {
+    const up = tx.upstream as Upstream;
+    const edits: Edit[] = [{ op: "remove-first-value", name: "via" }];
+    const flags = up.ctx.replyMediaFlags;
+    if (this.#media && flags !== undefined) {
+      const outcome = this.#media.manage({
+        msg: reply,
+        from: tx.target.iface,
+        to: up.from,
+        source: tx.target.dest,
+        flags,
+        inDialog: up.ctx.msg.toTag !== undefined,
+      });
+      if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
+    }
+    this.#replyHook?.(up.ctx, reply, edits);
+    this.#servers.respond(up.server, reply.status, toBytes(serializeMessage(reply, edits)));
+  }
+
+  #onTimeout(tx: ClientTransaction, reason: TimeoutReason): void {
+    const up = tx.upstream as Upstream | undefined;
+    if (!up) return;
+    this.counters.timeouts++;
+    log.info("{method} {callId} to {peer} timed out ({reason})", {
+      method: tx.method,
+      callId: up.ctx.msg.callId,
+      peer: `${tx.target.dest.host}:${tx.target.dest.port}`,
+      reason,
+    });
+    const ctx = up.ctx;
+    ctx.done = false;
+    if (reason === TIMEOUT.cancelled) this.reply(ctx, 487, "Request Terminated");
+    else this.reply(ctx, 408, "Request Timeout");
+  }
+
+  /** Stops every transaction timer. */
+  close(): void {
+    this.#servers.close();
+    this.#clients.close();
+  }
+}
