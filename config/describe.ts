@@ -1,0 +1,60 @@
+/**
+ * The resolved config printed back as TOML, defaults included, for `main.ts check`.
+ *
+ * The output loads again to an equal Config (test/config/describe_test.ts checks the round trip).
+ */
+
+import type { Config, InterfaceConfig } from "./config.ts";
+import { formatHostPort, formatSocketAddress } from "./socket_address.ts";
+
+/** Print a resolved config as TOML that loads back to the same Config. */
+export function describeConfig(config: Config): string {
+  const lines = [
+    `# edgesbc configuration resolved from ${config.source}, defaults filled in`,
+    "",
+    ...describeInterface(config.external),
+    "",
+    ...describeInterface(config.internal),
+    "",
+    "[media]",
+    `ports = [${config.media.ports[0]}, ${config.media.ports[1]}]`,
+    `timeout = ${config.media.timeout}`,
+    `hold_timeout = ${config.media.holdTimeout}`,
+    `offer_timeout = ${config.media.offerTimeout}`,
+    "",
+    "[pbx]",
+    `address = ${quote(formatSocketAddress(config.pbx.address))}`,
+    "",
+    "[sip]",
+    `tcp_idle_timeout = ${config.sip.tcpIdleTimeout}`,
+    "",
+    "[routing]",
+    config.routing.script === undefined
+      ? "# script not set: the built-in bridge pipeline"
+      : `script = ${quote(config.routing.script)}`,
+    "",
+    "[admin]",
+    config.admin.listen === undefined
+      ? "# listen not set: no admin listener"
+      : `listen = ${quote(formatHostPort(config.admin.listen))}`,
+  ];
+  return lines.join("\n") + "\n";
+}
+
+function describeInterface(iface: InterfaceConfig): string[] {
+  return [
+    `[interfaces.${iface.name}]`,
+    `role = ${quote(iface.role)}`,
+    `sip = [${iface.sip.map((address) => quote(formatSocketAddress(address))).join(", ")}]`,
+    `media = ${quote(iface.media)}`,
+    iface.advertise === undefined
+      ? "# advertise not set: the listen and media addresses"
+      : `advertise = ${quote(iface.advertise)}`,
+    `flags = ${quote(iface.flags)}`,
+  ];
+}
+
+// JSON's string escapes are a subset of TOML basic-string escapes.
+function quote(text: string): string {
+  return JSON.stringify(text);
+}

@@ -1,0 +1,393 @@
+/**
+ * TOML config loading: parse, check every key against config/schema.ts, fill in defaults, check
+ * the rules that span keys, and return the resolved Config.
+ *
+ * This is the one place in edgesbc that throws on bad input: once, at startup, with `FILE:LINE`.
+ */
+
+import { parse, TomlError } from "smol-toml";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import {
+  type Config,
+  type InterfaceConfig,
+  ROLE,
+  type Role,
+  type SocketAddress,
+} from "./config.ts";
+import { checkValue, describeFound, expectedValue } from "./_check_value.ts";
+import {
+  ANY_NAME,
+  CONFIG_SCHEMA,
+  INTERFACE_NAME_PATTERN,
+  type SchemaRow,
+  type TomlValue,
+} from "./schema.ts";
+import { formatSocketAddress } from "./socket_address.ts";
+import { indexTomlLines, lineOf, type TomlPath } from "./_toml_position.ts";
+
+/** Stable codes for every way a config can be refused; tests and callers match on these. */
+export const CONFIG_ERROR_CODE = {
+  unreadable: "CONFIG_UNREADABLE",
+  syntax: "CONFIG_SYNTAX",
+  unknownKey: "CONFIG_UNKNOWN_KEY",
+  missingKey: "CONFIG_MISSING_KEY",
+  badType: "CONFIG_BAD_TYPE",
+  badValue: "CONFIG_BAD_VALUE",
+  outOfRange: "CONFIG_OUT_OF_RANGE",
+  badAddress: "CONFIG_BAD_ADDRESS",
+  badPortRange: "CONFIG_BAD_PORT_RANGE",
+  badFlags: "CONFIG_BAD_FLAGS",
+  badRoles: "CONFIG_BAD_ROLES",
+  duplicateSocket: "CONFIG_DUPLICATE_SOCKET",
+  duplicateMedia: "CONFIG_DUPLICATE_MEDIA",
+  pbxLoop: "CONFIG_PBX_LOOP",
+} as const;
+export type ConfigErrorCode = typeof CONFIG_ERROR_CODE[keyof typeof CONFIG_ERROR_CODE];
+
+/** Where an error was found; line 0 means the file as a whole. */
+export interface ConfigErrorOptions {
+  readonly code: ConfigErrorCode;
+  readonly file: string;
+  readonly line: number;
+}
+
+/** A refused config. `message` is `FILE:LINE: detail`, or `FILE: detail` when line is 0. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly code: ConfigErrorCode;
+  readonly file: string;
+  readonly line: number;
+  /** The message without the `FILE:LINE: ` prefix. */
+  readonly detail: string;
+
+  constructor(detail: string, options: ConfigErrorOptions) {
+    const where = options.line > 0 ? `${options.file}:${options.line}` : options.file;
+    super(`${where}: ${detail}`);
+    this.code = options.code;
+    this.file = options.file;
+    this.line = options.line;
+    this.detail = detail;
+  }
+}
+
+export interface LoadConfigOptions {
+  /** Directory a relative `routing.script` is resolved against; absent: kept as written. */
+  readonly baseDir?: string;
+}
+
+/**
+ * Parse and validate a TOML config; throws one ConfigError naming the file, line and key.
+ *
+ * @param text The TOML document.
+ * @param source The file name used in messages and kept as `Config.source`.
+ * @example
+ * ```ts
+ * import { loadConfig } from "./load.ts";
+ * import { DEFAULT_CONFIG_TOML } from "./default.ts";
+ * const config = loadConfig(DEFAULT_CONFIG_TOML, "<default>");
+ * // config.external.sip[0] is { proto: "udp", host: "127.0.1.1", port: 5060 }
+ * ```
+ */
+export function loadConfig(text: string, source: string, options: LoadConfigOptions = {}): Config {
+  let document: Record<string, unknown>;
+  try {
+    document = parse(text);
+  } catch (error) {
+    if (!(error instanceof TomlError)) throw error;
+    const reason = error.message.split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+    throw new ConfigError(`invalid TOML at column ${error.column}: ${reason}`, {
+      code: CONFIG_ERROR_CODE.syntax,
+      file: source,
+      line: error.line,
+    });
+  }
+  const lines = indexTomlLines(text);
+  const fail = (code: ConfigErrorCode, path: TomlPath, message: string): never => {
+    const detail = path.length > 0 ? `${formatPath(path)}: ${message}` : message;
+    throw new ConfigError(detail, { code, file: source, line: lineOf(lines, path) });
+  };
+
+  const values = new Map<string, unknown>();
+  checkTable(document, SCHEMA_TREE, [], values, fail);
+
+  // Resolve one key: the user's value, else the row's default, else undefined or a refusal.
+  const get = (path: readonly string[]): unknown => {
+    const row = rowAt(path);
+    const key = path.join(".");
+    if (values.has(key)) return values.get(key);
+    if (row.default !== undefined) return convertDefault(row);
+    if (row.required) {
+      return fail(
+        CONFIG_ERROR_CODE.missingKey,
+        path,
+        `required key is missing: expected ${expectedValue(row)}`,
+      );
+    }
+    return undefined;
+  };
+
+  const interfaceNames = Object.keys(asTable(document["interfaces"]));
+  const interfaces = interfaceNames.map((name): InterfaceConfig => ({
+    name,
+    role: get(["interfaces", name, "role"]) as Role,
+    sip: get(["interfaces", name, "sip"]) as SocketAddress[],
+    media: get(["interfaces", name, "media"]) as string,
+    advertise: get(["interfaces", name, "advertise"]) as string | undefined,
+    flags: get(["interfaces", name, "flags"]) as string,
+  }));
+  const external = pickRole(interfaces, ROLE.external, fail);
+  const internal = pickRole(interfaces, ROLE.internal, fail);
+  const pbx = get(["pbx", "address"]) as SocketAddress;
+  const script = get(["routing", "script"]) as string | undefined;
+  const config: Config = {
+    source,
+    external,
+    internal,
+    media: {
+      ports: get(["media", "ports"]) as [number, number],
+      timeout: get(["media", "timeout"]) as number,
+      holdTimeout: get(["media", "hold_timeout"]) as number,
+      offerTimeout: get(["media", "offer_timeout"]) as number,
+    },
+    pbx: { address: pbx },
+    sip: { tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number },
+    routing: {
+      script: script === undefined || options.baseDir === undefined || isAbsolute(script)
+        ? script
+        : join(options.baseDir, script),
+    },
+    admin: { listen: get(["admin", "listen"]) as { host: string; port: number } | undefined },
+  };
+  checkSockets(interfaces, pbx, fail);
+  checkMedia(interfaces, fail);
+  return config;
+}
+
+/**
+ * Read and load a config file; an unreadable file is a ConfigError with line 0.
+ *
+ * A relative `routing.script` is resolved against the file's directory.
+ */
+export async function loadConfigFile(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`cannot read: ${reason}`, {
+      code: CONFIG_ERROR_CODE.unreadable,
+      file: path,
+      line: 0,
+    });
+  }
+  return loadConfig(text, path, { baseDir: dirname(resolve(path)) });
+}
+
+type Fail = (code: ConfigErrorCode, path: TomlPath, message: string) => never;
+
+// The schema rows as a tree of tables, so unknown keys are found at any depth.
+interface SchemaTable {
+  readonly tables: Map<string, SchemaTable>;
+  readonly keys: Map<string, SchemaRow>;
+}
+
+const SCHEMA_TREE: SchemaTable = buildTree(CONFIG_SCHEMA);
+
+function buildTree(rows: readonly SchemaRow[]): SchemaTable {
+  const root: SchemaTable = { tables: new Map(), keys: new Map() };
+  for (const row of rows) {
+    const segments = row.key.split(".");
+    let table = root;
+    for (const segment of segments.slice(0, -1)) {
+      let next = table.tables.get(segment);
+      if (next === undefined) {
+        next = { tables: new Map(), keys: new Map() };
+        table.tables.set(segment, next);
+      }
+      table = next;
+    }
+    table.keys.set(segments[segments.length - 1]!, row);
+  }
+  return root;
+}
+
+function rowAt(path: readonly string[]): SchemaRow {
+  const key = path.map((segment, i) => i === 1 && path[0] === "interfaces" ? ANY_NAME : segment)
+    .join(".");
+  const row = CONFIG_SCHEMA.find((candidate) => candidate.key === key);
+  if (row === undefined) throw new Error(`No schema row for "${key}"`);
+  return row;
+}
+
+function checkTable(
+  table: Record<string, unknown>,
+  schema: SchemaTable,
+  path: readonly string[],
+  values: Map<string, unknown>,
+  fail: Fail,
+): void {
+  for (const [name, value] of Object.entries(table)) {
+    const here = [...path, name];
+    const row = schema.keys.get(name) ?? schema.keys.get(ANY_NAME);
+    const subtable = schema.tables.get(name) ?? schema.tables.get(ANY_NAME);
+    if (row === undefined && subtable === undefined) {
+      fail(CONFIG_ERROR_CODE.unknownKey, here, unknownKeyMessage(name, schema));
+    }
+    if (!schema.tables.has(name) && schema.tables.has(ANY_NAME)) {
+      if (!INTERFACE_NAME_PATTERN.test(name)) {
+        fail(
+          CONFIG_ERROR_CODE.badValue,
+          here,
+          `"${name}" is not a valid interface name: use letters, digits, "_" and "-"`,
+        );
+      }
+    }
+    if (subtable !== undefined) {
+      if (!isTable(value)) {
+        fail(
+          CONFIG_ERROR_CODE.badType,
+          here,
+          `expected a table such as [${here.join(".")}], found ${describeFound(value)}`,
+        );
+      }
+      checkTable(value as Record<string, unknown>, subtable, here, values, fail);
+    } else if (row !== undefined) {
+      const checked = checkValue(row, value);
+      if (!checked.ok) {
+        fail(
+          checked.code,
+          checked.index === undefined ? here : [...here, checked.index],
+          checked.message,
+        );
+      } else {
+        values.set(here.join("."), checked.value);
+      }
+    }
+  }
+}
+
+function unknownKeyMessage(name: string, schema: SchemaTable): string {
+  const allowed = [...schema.tables.keys(), ...schema.keys.keys()].sort();
+  const close = allowed.find((candidate) => editDistance(candidate, name) <= 2);
+  const hint = close === undefined ? "" : ` (did you mean "${close}"?)`;
+  return `unknown key: allowed keys here are ${listWords(allowed)}${hint}`;
+}
+
+function pickRole(interfaces: readonly InterfaceConfig[], role: Role, fail: Fail): InterfaceConfig {
+  const [first, second] = interfaces.filter((candidate) => candidate.role === role);
+  if (second !== undefined) {
+    fail(
+      CONFIG_ERROR_CODE.badRoles,
+      ["interfaces", second.name, "role"],
+      `"${role}" is already the role of interfaces.${first!.name}: exactly one interface must be ` +
+        `external and one internal`,
+    );
+  }
+  if (first === undefined) {
+    fail(
+      CONFIG_ERROR_CODE.badRoles,
+      ["interfaces"],
+      `no interface has role "${role}": exactly one external and one internal interface are ` +
+        `required, as in [interfaces.${role}] with role = "${role}"`,
+    );
+  }
+  return first!;
+}
+
+// The same proto+host+port bound twice would fail at startup, and sending to the PBX through one
+// of our own sockets would loop the request back to us.
+function checkSockets(
+  interfaces: readonly InterfaceConfig[],
+  pbx: SocketAddress,
+  fail: Fail,
+): void {
+  const seen = new Map<string, string>();
+  for (const iface of interfaces) {
+    iface.sip.forEach((address, index) => {
+      const key = formatSocketAddress(address);
+      const owner = `interfaces.${iface.name}.sip[${index}]`;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        fail(
+          CONFIG_ERROR_CODE.duplicateSocket,
+          ["interfaces", iface.name, "sip", index],
+          `"${key}" is already used by ${first}: each SIP socket may be listed once`,
+        );
+      }
+      seen.set(key, owner);
+    });
+  }
+  const own = seen.get(formatSocketAddress(pbx));
+  if (own !== undefined) {
+    fail(
+      CONFIG_ERROR_CODE.pbxLoop,
+      ["pbx", "address"],
+      `"${formatSocketAddress(pbx)}" is our own SIP socket ${own}: requests would loop back to ` +
+        `the SBC`,
+    );
+  }
+}
+
+// Each side's RTP sockets live on its own address (rtpproxy bridge mode, -l A/B).
+function checkMedia(interfaces: readonly InterfaceConfig[], fail: Fail): void {
+  const seen = new Map<string, string>();
+  for (const iface of interfaces) {
+    const first = seen.get(iface.media);
+    if (first !== undefined) {
+      fail(
+        CONFIG_ERROR_CODE.duplicateMedia,
+        ["interfaces", iface.name, "media"],
+        `"${iface.media}" is already the media address of interfaces.${first}: the two sides ` +
+          `need distinct media addresses`,
+      );
+    }
+    seen.set(iface.media, iface.name);
+  }
+}
+
+function convertDefault(row: SchemaRow): unknown {
+  const checked = checkValue(row, row.default as TomlValue);
+  if (!checked.ok) throw new Error(`Default of "${row.key}" is invalid: ${checked.message}`);
+  return checked.value;
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Date);
+}
+
+function asTable(value: unknown): Record<string, unknown> {
+  return isTable(value) ? value : {};
+}
+
+/** `interfaces.external.sip[1]`, quoting names that are not TOML bare keys. */
+function formatPath(path: TomlPath): string {
+  let text = "";
+  for (const segment of path) {
+    if (typeof segment === "number") text += `[${segment}]`;
+    else {
+      const name = /^[A-Za-z0-9_-]+$/.test(segment) ? segment : JSON.stringify(segment);
+      text += text === "" ? name : `.${name}`;
+    }
+  }
+  return text;
+}
+
+function listWords(words: readonly string[]): string {
+  return words.length <= 1
+    ? words.join("")
+    : `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

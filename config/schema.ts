@@ -1,0 +1,203 @@
+/**
+ * Every config key as one schema row: type, range, default and description together.
+ *
+ * The same rows drive validation and defaults (config/load.ts) and the key table in
+ * docs/configuration.md (config/docs.ts), so the three cannot disagree.
+ */
+
+/** The kinds of value a key may hold; each has one validator in config/load.ts. */
+export const VALUE_TYPE = {
+  string: "string",
+  integer: "integer",
+  role: "role",
+  ipAddress: "IP address",
+  socketAddress: "socket address",
+  socketAddressList: "socket address list",
+  hostPort: "host:port",
+  portRange: "port range",
+  flags: "flags",
+  path: "path",
+} as const;
+export type ValueType = typeof VALUE_TYPE[keyof typeof VALUE_TYPE];
+
+/** A TOML value as written in a file: what a row's default is given as. */
+export type TomlValue = string | number | boolean | readonly TomlValue[];
+
+/** One config key. */
+export interface SchemaRow {
+  /** Dotted TOML path; `<name>` stands for any table name (`interfaces.<name>.role`). */
+  readonly key: string;
+  readonly type: ValueType;
+  /** A required key has no default; an optional key without a default resolves to undefined. */
+  readonly required: boolean;
+  /** Written as it would be in TOML, and validated like a user's value. */
+  readonly default?: TomlValue;
+  /** Inclusive bounds for an integer, or for both ends of a port range. */
+  readonly min?: number;
+  readonly max?: number;
+  /** A socket address that may name a host instead of an IP (only where we send, never bind). */
+  readonly hostNames?: boolean;
+  /** An example value for docs and error messages. */
+  readonly example?: string;
+  readonly doc: string;
+}
+
+/** Placeholder segment in a row key that matches any table name. */
+export const ANY_NAME = "<name>";
+
+/** Interface names end up in logs and metric labels, so keep them to TOML bare keys. */
+export const INTERFACE_NAME_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+export const CONFIG_SCHEMA: readonly SchemaRow[] = [
+  {
+    key: "interfaces.<name>.role",
+    type: VALUE_TYPE.role,
+    required: true,
+    example: `"external"`,
+    doc: `Which side this interface is: "external" (carriers, remote phones, the internet) or ` +
+      `"internal" (the PBX). Exactly one interface of each role.`,
+  },
+  {
+    key: "interfaces.<name>.sip",
+    type: VALUE_TYPE.socketAddressList,
+    required: true,
+    example: `["udp:127.0.1.1:5060", "tcp:127.0.1.1:5060"]`,
+    doc: "SIP listen sockets in Kamailio `listen` syntax `proto:ip:port`: proto udp or tcp " +
+      "(default udp), port default 5060, IPv6 in brackets (`udp:[::1]:5060`). IP addresses only. " +
+      "No socket may appear twice across interfaces.",
+  },
+  {
+    key: "interfaces.<name>.media",
+    type: VALUE_TYPE.ipAddress,
+    required: true,
+    example: `"127.0.1.1"`,
+    doc: "Local IP address for this side's RTP sockets (one half of rtpproxy `-l A/B`). " +
+      "The two interfaces need different media addresses.",
+  },
+  {
+    key: "interfaces.<name>.advertise",
+    type: VALUE_TYPE.ipAddress,
+    required: false,
+    example: `"203.0.113.10"`,
+    doc: "Address written into Via, Record-Route and SDP instead of the local one, for a host " +
+      "behind 1:1 NAT (rtpproxy `-A`). Absent: the listen and media addresses.",
+  },
+  {
+    key: "interfaces.<name>.flags",
+    type: VALUE_TYPE.flags,
+    required: false,
+    default: "",
+    example: `"w"`,
+    doc: "rtpproxy_manage modifier letters for messages received on this side; see " +
+      "[Interface flags](#interface-flags).",
+  },
+  {
+    key: "media.ports",
+    type: VALUE_TYPE.portRange,
+    required: false,
+    default: [10000, 20000],
+    min: 1024,
+    max: 65535,
+    doc: "Inclusive RTP port range `[min, max]` (rtpproxy `-m`/`-M`). RTP takes even ports and " +
+      "RTCP the odd port above, so min must be even and the range must hold at least one pair.",
+  },
+  {
+    key: "media.timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 60,
+    min: 1,
+    max: 86400,
+    doc: "Seconds without packets before a session is dropped (rtpproxy `-T`).",
+  },
+  {
+    key: "media.hold_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 3600,
+    min: 1,
+    max: 86400,
+    doc: "Seconds without packets before a call on hold (sendonly or inactive) is dropped; " +
+      "a held call is silent on purpose, so this is longer than `timeout`.",
+  },
+  {
+    key: "media.offer_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 180,
+    min: 1,
+    max: 3600,
+    doc: "Seconds an offer may wait for its answer before the session is reaped. Keep it above " +
+      "the longest ringing time (Kamailio's `fr_inv_timer` defaults to 120).",
+  },
+  {
+    key: "pbx.address",
+    type: VALUE_TYPE.socketAddress,
+    required: true,
+    hostNames: true,
+    example: `"udp:127.0.2.10:5060"`,
+    doc: "Where initial requests from the external side go, in the same syntax as `sip`; a host " +
+      "name is allowed here. Must not be one of our own SIP sockets.",
+  },
+  {
+    key: "sip.tcp_idle_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 120,
+    min: 1,
+    max: 86400,
+    doc: "Seconds before an idle TCP connection is closed (Kamailio `tcp_connection_lifetime`).",
+  },
+  {
+    key: "routing.script",
+    type: VALUE_TYPE.path,
+    required: false,
+    example: `"route.ts"`,
+    doc: "TypeScript routing script with `ksr_request_route(msg)` (see docs/scripting.md), " +
+      "relative to the config file's directory. Absent: the built-in bridge pipeline.",
+  },
+  {
+    key: "admin.listen",
+    type: VALUE_TYPE.hostPort,
+    required: false,
+    example: `"127.0.0.1:8089"`,
+    doc: "HTTP admin listener `ip:port` (`[ip6]:port` for IPv6): `/metrics`, `/api/calls`, " +
+      "`/api/stats`, `POST /api/reload`. Absent: no admin listener.",
+  },
+];
+
+/** rtpproxy_manage modifier letters an interface's `flags` may hold, with what each does. */
+export const INTERFACE_FLAGS: readonly { readonly letter: string; readonly doc: string }[] = [
+  {
+    letter: "a",
+    doc: "Asymmetric: this side's UAs send media from elsewhere than their SDP address, so " +
+      "never latch; always send to the SDP address.",
+  },
+  {
+    letter: "w",
+    doc: "Symmetric: latch onto the address media really comes from. Already the default; " +
+      "accepted for configurations imported from Kamailio.",
+  },
+  {
+    letter: "r",
+    doc: "Trust the address in the SDP. Without it, media goes to the SIP message's source " +
+      "address until latching.",
+  },
+  {
+    letter: "c",
+    doc: "Also rewrite the session-level `c=` line when every `m=` line has its own.",
+  },
+  { letter: "o", doc: "Also rewrite the address in the `o=` line." },
+  {
+    letter: "f",
+    doc: "Force: rewrite the SDP even if another relay on the path already marked it.",
+  },
+];
+
+/** Letters rtpproxy_manage knows that an interface may not set, with the reason shown to users. */
+export const REFUSED_FLAGS: readonly { readonly letters: string; readonly reason: string }[] = [
+  { letters: "iex", reason: "the direction is derived from the receiving and sending interface" },
+  { letters: "ls", reason: "the offer and answer are decided from the method and status" },
+  { letters: "12", reason: "sessions are keyed by Call-ID and tags, not by Via branches" },
+  { letters: "z", reason: "repacketization is not supported" },
+];
