@@ -39,8 +39,13 @@ const log = getLogger(["edgesbc", "sip"]);
 
 /** Runs a request through routing: the bridge pipeline or a user script. */
 export type RequestRoute = (ctx: SipContext, actions: ProxyActions) => Promise<void>;
-/** Optional hook run on every answer before it is forwarded (script reply routes). */
-export type ReplyHook = (ctx: SipContext, reply: SipMessage, edits: Edit[]) => void;
+/** Script callbacks beyond the request route. */
+export interface RouteHooks {
+  /** Runs on every answer before it is forwarded (onreply_route); may add edits. */
+  readonly onReply?: (ctx: SipContext, reply: SipMessage, edits: Edit[]) => void;
+  /** Runs the failure route `name` armed by t_on_failure; may relay again (serial forking). */
+  readonly onFailure?: (name: string, ctx: SipContext, reply: SipMessage | undefined) => unknown;
+}
 
 export interface CoreOptions {
   readonly config: Config;
@@ -83,7 +88,7 @@ export class ProxyCore implements ProxyActions {
   #servers: ServerTransactions;
   #clients: ClientTransactions;
   #route: RequestRoute;
-  #replyHook: ReplyHook | undefined;
+  #hooks: RouteHooks = {};
   #media: MediaHooks | undefined;
   #draining = false;
 
@@ -98,9 +103,9 @@ export class ProxyCore implements ProxyActions {
   }
 
   /** Swaps the routing (script reload); transactions in progress keep their contexts. */
-  setRoute(route: RequestRoute, replyHook?: ReplyHook): void {
+  setRoute(route: RequestRoute, hooks: RouteHooks = {}): void {
     this.#route = route;
-    this.#replyHook = replyHook;
+    this.#hooks = hooks;
   }
 
   /** Stops accepting new dialogs (SIGTERM drain): initial INVITEs get 503. */
@@ -154,7 +159,10 @@ export class ProxyCore implements ProxyActions {
   }
 
   #sendStateless(req: SipMessage, inbound: Inbound, status: number, reason: string): void {
-    void this.#send(this.#replyTarget(req, inbound), toBytes(buildResponse(req, status, reason)));
+    // RFC 3261 §8.2.6.2: every answer but 100 carries a To tag; a fixed one keeps retransmitted
+    // requests answered alike.
+    const text = buildResponse(req, status, reason, status > 100 ? { toTag: "es0" } : {});
+    void this.#send(this.#replyTarget(req, inbound), toBytes(text));
   }
 
   async #onRequest(msg: SipMessage, inbound: Inbound): Promise<void> {
@@ -294,8 +302,11 @@ export class ProxyCore implements ProxyActions {
       }
     }
     if (ctx.path) {
-      const src = `sip:${inbound.source.host}:${inbound.source.port}`;
-      const via = inbound.proto === "tcp" ? `${src};transport=tcp` : src;
+      const host = inbound.source.host;
+      const src = `sip:${host.includes(":") ? `[${host}]` : host}:${inbound.source.port}`;
+      // The URI is a parameter value here: `;` and `=` are escaped (RFC 3261 §25.1), as in
+      // Kamailio's path module, and looseRoute() unescapes them.
+      const via = inbound.proto === "tcp" ? `${src}%3Btransport%3Dtcp` : src;
       edits.push({
         op: "prepend",
         name: "Path",
@@ -355,6 +366,17 @@ export class ProxyCore implements ProxyActions {
 
   #forwardUpstream(tx: ClientTransaction, reply: SipMessage): void {
     const up = tx.upstream as Upstream;
+    // A failure route may try another destination before the caller hears of the failure.
+    if (reply.status >= 300 && this.#armedFailure(up)) {
+      void this.#runFailure(up, reply.status, reply).then((again) => {
+        if (!again) this.#sendUpstream(tx, up, reply);
+      });
+      return;
+    }
+    this.#sendUpstream(tx, up, reply);
+  }
+
+  #sendUpstream(tx: ClientTransaction, up: Upstream, reply: SipMessage): void {
     const edits: Edit[] = [{ op: "remove-first-value", name: "via" }];
     const flags = up.ctx.replyMediaFlags;
     if (this.#media && flags !== undefined) {
@@ -368,8 +390,38 @@ export class ProxyCore implements ProxyActions {
       });
       if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
     }
-    this.#replyHook?.(up.ctx, reply, edits);
+    this.#hooks.onReply?.(up.ctx, reply, edits);
     this.#servers.respond(up.server, reply.status, toBytes(serializeMessage(reply, edits)));
+  }
+
+  #armedFailure(up: Upstream): boolean {
+    return up.ctx.callbacks.failure !== undefined && this.#hooks.onFailure !== undefined &&
+      !up.server.cancelled;
+  }
+
+  /** Runs the armed failure route once; true when it relayed the request again (serial forking). */
+  async #runFailure(up: Upstream, status: number, reply: SipMessage | undefined): Promise<boolean> {
+    const ctx = up.ctx;
+    const name = ctx.callbacks.failure;
+    const run = this.#hooks.onFailure;
+    if (name === undefined || !run) return false;
+    delete ctx.callbacks.failure;
+    const before = up.server.downstream;
+    ctx.done = false;
+    ctx.vars.set("$T_reply_code", status);
+    try {
+      await run(name, ctx, reply);
+    } catch (err) {
+      this.counters.routeErrors++;
+      log.error("Failure route {name} for {callId} failed: {err}", {
+        name,
+        callId: ctx.msg.callId,
+        err: err instanceof Error ? err.message : `${err}`,
+      });
+    }
+    if (up.server.downstream !== before) return true;
+    // The failure route answered by itself (e.g. sl_send_reply): nothing more to forward.
+    return up.server.lastStatus >= 200;
   }
 
   #onTimeout(tx: ClientTransaction, reason: TimeoutReason): void {
@@ -382,10 +434,14 @@ export class ProxyCore implements ProxyActions {
       peer: `${tx.target.dest.host}:${tx.target.dest.port}`,
       reason,
     });
-    const ctx = up.ctx;
-    ctx.done = false;
-    if (reason === TIMEOUT.cancelled) this.reply(ctx, 487, "Request Terminated");
-    else this.reply(ctx, 408, "Request Timeout");
+    const answer = () => {
+      up.ctx.done = false;
+      if (reason === TIMEOUT.cancelled) this.reply(up.ctx, 487, "Request Terminated");
+      else this.reply(up.ctx, 408, "Request Timeout");
+    };
+    if (reason !== TIMEOUT.cancelled && this.#armedFailure(up)) {
+      void this.#runFailure(up, 408, undefined).then((again) => again || answer());
+    } else answer();
   }
 
   /** Stops every transaction timer. */

@@ -46,7 +46,9 @@ export function localRole(
   host: string,
   port: number | undefined,
 ): Role | undefined {
-  const key = `${host.toLowerCase()}:${port ?? 5060}`;
+  // URIs and Via keep IPv6 brackets; listen addresses are stored without them.
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  const key = `${bare.toLowerCase()}:${port ?? 5060}`;
   if (sides.external.names.has(key)) return "external";
   if (sides.internal.names.has(key)) return "internal";
   return undefined;

@@ -134,7 +134,8 @@ export function looseRoute(msg: SipMessage, sides: LocalSides): RouteDecision {
     const role = u && localRole(sides, u.host, u.port);
     if (!u || !role) break;
     removed.push(role);
-    if (u.params.received) received = u.params.received;
+    // The value is a URI escaped into a parameter (`%3Btransport%3Dtcp`, as Kamailio's path module).
+    if (u.params.received) received = unescapeParam(u.params.received);
     routes.shift();
   }
   if (removed.length > 0 || edits.length > 0) {
@@ -143,4 +144,12 @@ export function looseRoute(msg: SipMessage, sides: LocalSides): RouteDecision {
   }
   const next = routes.length > 0 ? (parseNameAddr(routes[0] ?? "")?.uri ?? uri) : uri;
   return { removed, next, received, edits };
+}
+
+/** Undoes %XX escapes in a URI parameter value (RFC 3261 §25.1 `escaped`); never throws. */
+function unescapeParam(value: string): string {
+  return value.replace(
+    /%([0-9A-Fa-f]{2})/g,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
 }

@@ -111,8 +111,11 @@ export class ClientTransactions {
       }
     });
     if (isUnreliable(tx.target.proto)) this.#retransmit(tx, invite ? TIMER.A : TIMER.E);
+    // Timer B stops at the first provisional (Timer C takes over); Timer F also runs in
+    // Proceeding (RFC 3261 §17.1.2.2), else a non-INVITE answered 1xx retransmits forever.
     this.#arm(tx, () => {
       if (tx.lastStatus === 0) this.#timeout(tx, TIMEOUT.noAnswer);
+      else if (!invite) this.#timeout(tx, TIMEOUT.noFinal);
     }, invite ? TIMER.B : TIMER.F);
     if (invite) this.#restartTimerC(tx);
     return tx;
@@ -135,7 +138,17 @@ export class ClientTransactions {
   #restartTimerC(tx: ClientTransaction): void {
     if (tx.timerC !== undefined) this.#clock.clearTimer(tx.timerC);
     tx.timerC = this.#clock.setTimer(() => {
-      if (tx.lastStatus < 200) this.#timeout(tx, TIMEOUT.noFinal);
+      tx.timerC = undefined;
+      if (tx.lastStatus >= 200 || tx.state === TX_STATE.terminated) return;
+      if (tx.lastStatus === 0) return this.#timeout(tx, TIMEOUT.noFinal);
+      // RFC 3261 §16.8: a branch that rang MUST be CANCELled. The caller hears of the timeout
+      // now; the 487 that follows is ACKed here and not passed up, as in Completed.
+      this.#sendCancel(tx);
+      this.#clear(tx);
+      tx.state = TX_STATE.completed;
+      tx.lastStatus = 408;
+      this.#arm(tx, () => this.terminate(tx), TIMER.B);
+      tx.delegate.onTimeout(tx, TIMEOUT.noFinal);
     }, TIMER.C);
   }
 
