@@ -4,6 +4,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/config.ts";
+import { MediaRelay } from "../rtp/relay.ts";
+import { AdminServer, type AdminSource, metric } from "./admin.ts";
 import { SYSTEM_CLOCK } from "./clock.ts";
 import { ProxyCore } from "./core.ts";
 import { setupLogging } from "./logging.ts";
@@ -12,19 +14,38 @@ import { Transport } from "./transport.ts";
 
 const log = getLogger(["edgesbc"]);
 
-/** Starts everything; resolves with the exit code once stopped by SIGTERM/SIGINT. */
-export async function runSbc(config: Config): Promise<number> {
-  await setupLogging((Deno.env.get("EDGESBC_LOG") as "debug" | "info" | undefined) ?? "info");
+/** How long SIGTERM waits for calls in progress before exiting anyway. */
+const DRAIN_LIMIT_MS = 30_000;
+
+/** A running SBC: everything it owns, and how to stop it. */
+export interface Sbc {
+  readonly core: ProxyCore;
+  readonly relay: MediaRelay;
+  reload(): Promise<{ ok: boolean; message: string }>;
+  /** Refuses new calls, waits (bounded) for calls in progress to end, then frees everything. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Binds every socket and starts serving; throws only when a socket cannot be bound. */
+export function startSbc(config: Config): Sbc {
+  const relay = new MediaRelay({
+    sides: {
+      external: { media: config.external.media, advertise: config.external.advertise },
+      internal: { media: config.internal.media, advertise: config.internal.advertise },
+    },
+    ports: config.media.ports,
+    timeout: config.media.timeout,
+    holdTimeout: config.media.holdTimeout,
+    offerTimeout: config.media.offerTimeout,
+  });
   let transport: Transport | undefined = undefined;
   const core = new ProxyCore({
     config,
     clock: SYSTEM_CLOCK,
     send: (t, bytes) =>
-      transport
-        ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection)
-        : Promise.resolve(false),
+      transport ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection) : Promise.resolve(false),
     route: bridgePipeline(),
-    media: undefined,
+    media: relay,
   });
   transport = new Transport({
     sockets: [
@@ -34,21 +55,88 @@ export async function runSbc(config: Config): Promise<number> {
     tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
     onMessage: (inbound) => core.receive(inbound),
   });
-  transport.start();
+  try {
+    transport.start();
+  } catch (err) {
+    relay.close();
+    core.close();
+    void transport.close();
+    throw err;
+  }
+  const reload = () => Promise.resolve({ ok: false, message: "No routing script is configured" });
+  const t = transport;
+  const source: AdminSource = {
+    stats: () => ({
+      sip: { ...core.counters, transactions: core.transactions, ...t.stats() },
+      media: relay.stats(),
+    }),
+    calls: () => relay.calls(),
+    metrics: () => renderMetrics(core, relay, t),
+    reload,
+  };
+  const admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
   log.info("edgesbc listening: external {ext}, internal {int}; PBX {pbx}", {
     ext: config.external.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
     int: config.internal.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
     pbx: `${config.pbx.address.proto}:${config.pbx.address.host}:${config.pbx.address.port}`,
   });
-  const { promise: stopped, resolve } = Promise.withResolvers<void>();
-  const stop = () => resolve();
-  Deno.addSignalListener("SIGTERM", stop);
-  Deno.addSignalListener("SIGINT", stop);
-  await stopped;
-  Deno.removeSignalListener("SIGTERM", stop);
-  Deno.removeSignalListener("SIGINT", stop);
-  log.info("edgesbc stopping");
-  core.close();
-  await transport.close();
+  return {
+    core,
+    relay,
+    reload,
+    async stop(drainMs = 0) {
+      core.drain();
+      const until = performance.now() + drainMs;
+      while (performance.now() < until && relay.stats().sessions > 0) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      core.close();
+      relay.close();
+      await t.close();
+      await admin?.close();
+    },
+  };
+}
+
+function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport): string {
+  const c = core.counters;
+  const m = relay.stats();
+  return [
+    metric("edgesbc_sip_requests_total", "counter", "SIP requests received", c.requests),
+    metric("edgesbc_sip_responses_total", "counter", "SIP responses received", c.responses),
+    metric("edgesbc_sip_parse_errors_total", "counter", "Malformed SIP messages", c.parseErrors),
+    metric("edgesbc_sip_rejected_total", "counter", "Requests answered >= 300 by the SBC", c.rejected),
+    metric("edgesbc_sip_timeouts_total", "counter", "Client transactions timed out", c.timeouts),
+    metric("edgesbc_sip_route_errors_total", "counter", "Routing failures (script errors)", c.routeErrors),
+    metric("edgesbc_sip_transactions", "gauge", "Server transactions alive", core.transactions.server),
+    metric("edgesbc_sip_tcp_connections", "gauge", "Open TCP connections", transport.stats().tcpConnections),
+    metric("edgesbc_rtp_sessions", "gauge", "Media sessions", m.sessions),
+    metric("edgesbc_rtp_ports_in_use", "gauge", "RTP/RTCP ports in use", m.portsInUse),
+    metric("edgesbc_rtp_ports_free", "gauge", "RTP/RTCP ports free", m.portsFree),
+    metric("edgesbc_rtp_packets_relayed_total", "counter", "RTP/RTCP packets relayed", m.packetsRelayed),
+    metric("edgesbc_rtp_bytes_relayed_total", "counter", "RTP/RTCP bytes relayed", m.bytesRelayed),
+    metric("edgesbc_rtp_drops_total", "counter", "RTP/RTCP packets dropped", m.drops),
+  ].join("");
+}
+
+/** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */
+export async function runSbc(config: Config): Promise<number> {
+  await setupLogging((Deno.env.get("EDGESBC_LOG") as "debug" | "info" | undefined) ?? "info");
+  const sbc = startSbc(config);
+  const { promise: stopped, resolve } = Promise.withResolvers<number>();
+  const onTerm = () => resolve(DRAIN_LIMIT_MS);
+  const onInt = () => resolve(0);
+  const onHup = () => {
+    void sbc.reload().then((r) => log.info("Reload: {message}", { message: r.message }));
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGHUP", onHup);
+  const drainMs = await stopped;
+  log.info("edgesbc stopping (draining for up to {ms} ms)", { ms: drainMs });
+  await sbc.stop(drainMs);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGHUP", onHup);
   return 0;
 }

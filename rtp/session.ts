@@ -1,0 +1,252 @@
+/**
+ * Media session data: one per call leg pair (Call-ID + the caller's From tag), holding one stream per
+ * m= line, each with one leg per party. Plain mutable records owned by relay.ts; the read-only
+ * views (`CallInfo`, `RelayStats`) are what the admin API shows.
+ *
+ * @module
+ */
+
+import type { Role } from "../config/config.ts";
+
+/** 0 = the party whose tag is the session's From tag (the caller), 1 = the other one. */
+export type Party = 0 | 1;
+
+/** The other party. */
+export function otherParty(party: Party): Party {
+  return party === 0 ? 1 : 0;
+}
+
+/**
+ * The relay's sockets facing one party for one stream: the party sends to `rtp`/`rtcp`, and what
+ * the other party sends leaves through them towards `destRtp`/`destRtcp`.
+ */
+export interface Leg {
+  readonly role: Role;
+  /** Local RTP port; RTCP is port + 1. */
+  readonly port: number;
+  readonly rtp: Deno.DatagramConn;
+  readonly rtcp: Deno.DatagramConn;
+  /** The party's SDP has been seen for this stream. */
+  sdpKnown: boolean;
+  /** Where the party's SDP says it receives; null = nowhere (0.0.0.0 hold, or not known yet). */
+  sdpRtp: Deno.NetAddr | null;
+  sdpRtcp: Deno.NetAddr | null;
+  /** Address from an open re-offer, applied when it is answered (RFC 3264 §8.3.1). */
+  pendingRtp: Deno.NetAddr | null | undefined;
+  pendingRtcp: Deno.NetAddr | null | undefined;
+  /** Latch on the party's packets (false with flag `a`). */
+  symmetric: boolean;
+  latchedRtp: Deno.NetAddr | undefined;
+  latchedRtcp: Deno.NetAddr | undefined;
+  /** Where packets for this party go now: latched source if any, else the SDP address. */
+  destRtp: Deno.NetAddr | null;
+  destRtcp: Deno.NetAddr | null;
+  /** Packets and bytes received from this party and relayed. */
+  packets: number;
+  bytes: number;
+  /** Packets from this party's direction that were not relayed (foreign source, no destination). */
+  drops: number;
+  /** `packets` at the last sweep. */
+  seen: number;
+  /** Last time (clock ms) the latched source was known to be sending. */
+  lastActive: number;
+  /** Receive loops still running on `rtp`/`rtcp`: the port pair is free only once they end. */
+  pumps: number;
+  closed: boolean;
+}
+
+export interface Stream {
+  readonly index: number;
+  readonly type: string;
+  /** [caller leg, callee leg]; undefined once closed (rejected, timed out). */
+  legs: readonly [Leg, Leg] | undefined;
+  /** Agreed direction is not sendrecv, or an address is 0.0.0.0: `holdTimeout` applies. */
+  hold: boolean;
+  /** Sum of both legs' packets at the last sweep. */
+  seen: number;
+  lastActive: number;
+}
+
+/** The last offer of a session and what its answer must commit. */
+export interface Offer {
+  readonly party: Party;
+  readonly cseq: number;
+  readonly method: string;
+  /** The o= line, to tell a repeated offer (183 then 200, RFC 3262) from a new one. */
+  readonly originLine: string;
+  open: boolean;
+  /** Streams this offer allocated: freed if it fails. */
+  readonly created: readonly number[];
+  /** Streams this offer disabled (port 0): freed when it is answered. */
+  readonly disabled: readonly number[];
+  /** Offer-side hold per m= index. */
+  readonly holds: readonly boolean[];
+}
+
+export interface MediaSession {
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly toTags: Set<string>;
+  /** Interface each party is on: [caller side, callee side]. */
+  readonly roles: readonly [Role, Role];
+  readonly streams: (Stream | undefined)[];
+  offer: Offer | undefined;
+  /** A 2xx to an INVITE was seen: silence timeouts apply instead of the offer timeout. */
+  confirmed: boolean;
+  readonly createdAt: number;
+}
+
+export const CALL_STATE = {
+  offered: "offered",
+  answered: "answered",
+  confirmed: "confirmed",
+} as const;
+export type CallState = typeof CALL_STATE[keyof typeof CALL_STATE];
+
+export interface LegInfo {
+  readonly role: Role;
+  readonly localPort: number;
+  /** SDP address of the party, "host:port"; null when it must not be sent to. */
+  readonly peer: string | null;
+  /** Source the relay latched on, "host:port"; null when not latched. */
+  readonly latched: string | null;
+  readonly symmetric: boolean;
+  /** Received from this party and relayed to the other. */
+  readonly packets: number;
+  readonly bytes: number;
+  readonly drops: number;
+}
+
+export interface StreamInfo {
+  readonly index: number;
+  readonly type: string;
+  readonly hold: boolean;
+  /** [caller leg, callee leg]. */
+  readonly legs: readonly [LegInfo, LegInfo];
+}
+
+export interface CallInfo {
+  readonly callId: string;
+  readonly fromTag: string;
+  readonly toTags: readonly string[];
+  readonly state: CallState;
+  readonly streams: readonly StreamInfo[];
+}
+
+export interface RelayStats {
+  /** RTP/RTCP port pairs allocated, over all media addresses. */
+  readonly portsInUse: number;
+  /** Port pairs still available. */
+  readonly portsFree: number;
+  readonly sessions: number;
+  /** Open streams (m= lines being relayed). */
+  readonly streams: number;
+  /** Since start, closed sessions included. */
+  readonly packetsRelayed: number;
+  readonly bytesRelayed: number;
+  readonly drops: number;
+}
+
+/** Read-only view of a session for `calls()`. */
+export function callInfo(session: MediaSession): CallInfo {
+  const streams: StreamInfo[] = [];
+  for (const s of session.streams) {
+    if (s?.legs === undefined) continue;
+    streams.push({
+      index: s.index,
+      type: s.type,
+      hold: s.hold,
+      legs: [legInfo(s.legs[0]), legInfo(s.legs[1])],
+    });
+  }
+  const state = session.confirmed
+    ? CALL_STATE.confirmed
+    : session.offer?.open === false
+    ? CALL_STATE.answered
+    : CALL_STATE.offered;
+  return {
+    callId: session.callId,
+    fromTag: session.fromTag,
+    toTags: [...session.toTags],
+    state,
+    streams,
+  };
+}
+
+function legInfo(leg: Leg): LegInfo {
+  return {
+    role: leg.role,
+    localPort: leg.port,
+    peer: leg.sdpRtp ? `${leg.sdpRtp.hostname}:${leg.sdpRtp.port}` : null,
+    latched: leg.latchedRtp ? `${leg.latchedRtp.hostname}:${leg.latchedRtp.port}` : null,
+    symmetric: leg.symmetric,
+    packets: leg.packets,
+    bytes: leg.bytes,
+    drops: leg.drops,
+  };
+}
+
+/** Records latched-source activity seen since the last sweep. */
+export function touch(leg: Leg, now: number): void {
+  if (leg.packets !== leg.seen) {
+    leg.seen = leg.packets;
+    leg.lastActive = now;
+  }
+}
+
+/** A fresh leg on two bound sockets: nothing known, symmetric until the SDP says otherwise. */
+export function newLeg(
+  role: Role,
+  port: number,
+  rtp: Deno.DatagramConn,
+  rtcp: Deno.DatagramConn,
+): Leg {
+  return {
+    role,
+    port,
+    rtp,
+    rtcp,
+    sdpKnown: false,
+    sdpRtp: null,
+    sdpRtcp: null,
+    pendingRtp: undefined,
+    pendingRtcp: undefined,
+    symmetric: true,
+    latchedRtp: undefined,
+    latchedRtcp: undefined,
+    destRtp: null,
+    destRtcp: null,
+    packets: 0,
+    bytes: 0,
+    drops: 0,
+    seen: 0,
+    lastActive: 0,
+    pumps: 0,
+    closed: false,
+  };
+}
+
+/** Sets the SDP address; a changed address means a new source, so the latch starts over. */
+export function setPeer(leg: Leg, rtp: Deno.NetAddr | null, rtcp: Deno.NetAddr | null): void {
+  if (!sameAddr(leg.sdpRtp, rtp)) leg.latchedRtp = undefined;
+  if (!sameAddr(leg.sdpRtcp, rtcp)) leg.latchedRtcp = undefined;
+  leg.sdpRtp = rtp;
+  leg.sdpRtcp = rtcp;
+}
+
+/** Recomputes where packets for the party go: latched source if symmetric, else SDP address. */
+export function updateDest(leg: Leg): void {
+  if (!leg.symmetric) leg.latchedRtp = leg.latchedRtcp = undefined;
+  leg.destRtp = leg.sdpRtp === null ? null : leg.latchedRtp ?? leg.sdpRtp;
+  leg.destRtcp = leg.sdpRtcp === null ? null : leg.latchedRtcp ?? leg.sdpRtcp;
+}
+
+/** Same host and port (or both null). */
+export function sameAddr(a: Deno.NetAddr | null, b: Deno.NetAddr | null): boolean {
+  return a === b || (a !== null && b !== null && a.hostname === b.hostname && a.port === b.port);
+}
+
+/** A UDP address for `DatagramConn.send()`. */
+export function udp(hostname: string, port: number): Deno.NetAddr {
+  return { transport: "udp", hostname, port };
+}

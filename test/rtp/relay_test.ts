@@ -1,0 +1,648 @@
+import assert from "node:assert/strict";
+import type { Role } from "../../config/config.ts";
+import { type MediaContext, type MediaOutcome, MediaRelay } from "../../rtp/relay.ts";
+import { ManualClock } from "../../sbc/clock.ts";
+import { parseMessage, type SipMessage } from "../../sbc/message.ts";
+
+// Relay addresses (one per side) and the fake phone (external) and PBX (internal).
+const EXT = "127.0.1.1";
+const INT = "127.0.2.1";
+const PHONE = "127.0.1.10";
+const PBX = "127.0.2.10";
+const ATTACKER = "127.0.1.20";
+const RANGE: [number, number] = [41000, 41019];
+
+/** A UDP endpoint that records what it receives. */
+class Endpoint {
+  readonly conn: Deno.DatagramConn;
+  readonly got: { data: Uint8Array; from: Deno.NetAddr }[] = [];
+  #waiters: (() => void)[] = [];
+  readonly #loop: Promise<void>;
+
+  constructor(readonly host: string, readonly port: number) {
+    this.conn = Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    this.#loop = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    for (;;) {
+      try {
+        const [data, from] = await this.conn.receive();
+        this.got.push({ data, from: from as Deno.NetAddr });
+        for (const w of this.#waiters.splice(0)) w();
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async send(host: string, port: number, text: string): Promise<void> {
+    await this.conn.send(new TextEncoder().encode(text), {
+      transport: "udp",
+      hostname: host,
+      port,
+    });
+  }
+
+  /** Waits until `n` packets arrived or `ms` passed; returns how many arrived. */
+  async waitFor(n: number, ms = 1000): Promise<number> {
+    const end = Date.now() + ms;
+    while (this.got.length < n && Date.now() < end) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(1, end - Date.now()));
+      });
+      clearTimeout(timer);
+    }
+    return this.got.length;
+  }
+
+  last(): { text: string; from: Deno.NetAddr } {
+    const p = this.got.at(-1)!;
+    return { text: new TextDecoder().decode(p.data), from: p.from };
+  }
+
+  async close(): Promise<void> {
+    this.conn.close();
+    await this.#loop;
+  }
+}
+
+function sdp(ip: string, streams: [string, number][], extra: string[] = []): string {
+  const lines = ["v=0", `o=- 100 1 IN IP4 ${ip}`, "s=-", `c=IN IP4 ${ip}`, "t=0 0", ...extra];
+  for (const [type, port] of streams) {
+    lines.push(`m=${type} ${port} RTP/AVP ${type === "audio" ? "0" : "96"}`);
+  }
+  return lines.join("\r\n") + "\r\n";
+}
+
+interface Dialog {
+  callId: string;
+  callerTag: string;
+  calleeTag: string;
+}
+
+function parse(text: string): SipMessage {
+  const r = parseMessage(text);
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+function headers(
+  d: Dialog,
+  method: string,
+  cseq: number,
+  byCallee: boolean,
+  withTo: boolean,
+  body: string,
+): string {
+  const [fromTag, toTag] = byCallee ? [d.calleeTag, d.callerTag] : [d.callerTag, d.calleeTag];
+  return [
+    `Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK-${method}-${cseq}`,
+    `From: <sip:a@example.com>;tag=${fromTag}`,
+    `To: <sip:b@example.com>${withTo ? `;tag=${toTag}` : ""}`,
+    `Call-ID: ${d.callId}`,
+    `CSeq: ${cseq} ${method}`,
+    "Max-Forwards: 70",
+    ...(body ? ["Content-Type: application/sdp"] : []),
+    `Content-Length: ${body.length}`,
+    "",
+    body,
+  ].join("\r\n");
+}
+
+function request(
+  d: Dialog,
+  method: string,
+  cseq: number,
+  body = "",
+  opts: { byCallee?: boolean; inDialog?: boolean } = {},
+): SipMessage {
+  const inDialog = opts.inDialog ?? method !== "INVITE";
+  const text = `${method} sip:b@example.com SIP/2.0\r\n` +
+    headers(d, method, cseq, opts.byCallee ?? false, inDialog, body);
+  return parse(text);
+}
+
+function response(
+  d: Dialog,
+  status: number,
+  method: string,
+  cseq: number,
+  body = "",
+  byCallee = false,
+): SipMessage {
+  return parse(`SIP/2.0 ${status} X\r\n` + headers(d, method, cseq, byCallee, true, body));
+}
+
+function ctx(msg: SipMessage, from: Role, flags = "", inDialog?: boolean): MediaContext {
+  return {
+    msg,
+    from,
+    to: from === "external" ? "internal" : "external",
+    source: { host: from === "external" ? PHONE : PBX, port: 5060 },
+    flags,
+    inDialog: inDialog ?? msg.toTag !== undefined,
+  };
+}
+
+function body(outcome: MediaOutcome): string {
+  assert.equal(outcome.kind, "body", JSON.stringify(outcome));
+  return (outcome as { body: string }).body;
+}
+
+/** RTP ports per m= line and the c= address of an SDP. */
+function media(text: string): { address: string; ports: number[] } {
+  const address = /^c=IN IP4 (\S+)/m.exec(text)![1]!;
+  const ports = [...text.matchAll(/^m=\w+ (\d+)/gm)].map((m) => Number(m[1]));
+  return { address, ports };
+}
+
+/** Ports come back once the closed sockets' receive loops have ended (a few event-loop turns). */
+async function portsInUse(relay: MediaRelay, expected: number): Promise<number> {
+  for (let i = 0; i < 100 && relay.stats().portsInUse !== expected; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return relay.stats().portsInUse;
+}
+
+function addr(a: Deno.NetAddr): string {
+  return `${a.hostname}:${a.port}`;
+}
+
+function setup(ports: [number, number] = RANGE) {
+  const clock = new ManualClock();
+  const relay = new MediaRelay({
+    sides: {
+      external: { media: EXT, advertise: undefined },
+      internal: { media: INT, advertise: undefined },
+    },
+    ports,
+    timeout: 60,
+    holdTimeout: 600,
+    offerTimeout: 180,
+    clock,
+  });
+  return { clock, relay };
+}
+
+let n = 0;
+function dialog(): Dialog {
+  n++;
+  return { callId: `call-${n}@test`, callerTag: `caller${n}`, calleeTag: `callee${n}` };
+}
+
+/** Sets up phone → PBX with one audio stream; returns the relay ports on each side. */
+function establish(relay: MediaRelay, d: Dialog, phonePort: number, pbxPort: number) {
+  const offer = body(
+    relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", phonePort]])), "external")),
+  );
+  const toPbx = media(offer);
+  assert.equal(toPbx.address, INT);
+  const answer = body(
+    relay.manage(ctx(response(d, 200, "INVITE", 1, sdp(PBX, [["audio", pbxPort]])), "internal")),
+  );
+  const toPhone = media(answer);
+  assert.equal(toPhone.address, EXT);
+  return { ext: toPhone.ports[0]!, int: toPbx.ports[0]! };
+}
+
+Deno.test("MediaRelay relays RTP and RTCP both ways from the SBC's own addresses", async () => {
+  const { relay } = setup();
+  const phone = new Endpoint(PHONE, 42000);
+  const phoneRtcp = new Endpoint(PHONE, 42001);
+  const pbx = new Endpoint(PBX, 42002);
+  const pbxRtcp = new Endpoint(PBX, 42003);
+  try {
+    const d = dialog();
+    const { ext, int } = establish(relay, d, 42000, 42002);
+    assert.equal(ext % 2, 0);
+    assert.ok(ext >= RANGE[0] && ext <= RANGE[1]);
+
+    await phone.send(EXT, ext, "rtp-1");
+    assert.equal(await pbx.waitFor(1), 1);
+    assert.equal(pbx.last().text, "rtp-1");
+    assert.equal(addr(pbx.last().from), `${INT}:${int}`);
+
+    await pbx.send(INT, int, "rtp-2");
+    assert.equal(await phone.waitFor(1), 1);
+    assert.equal(phone.last().text, "rtp-2");
+    assert.equal(addr(phone.last().from), `${EXT}:${ext}`);
+
+    await phoneRtcp.send(EXT, ext + 1, "rtcp-1");
+    assert.equal(await pbxRtcp.waitFor(1), 1);
+    assert.equal(addr(pbxRtcp.last().from), `${INT}:${int + 1}`);
+    await pbxRtcp.send(INT, int + 1, "rtcp-2");
+    assert.equal(await phoneRtcp.waitFor(1), 1);
+
+    const stats = relay.stats();
+    assert.equal(stats.packetsRelayed, 4);
+    assert.equal(stats.bytesRelayed, 22);
+    assert.equal(stats.sessions, 1);
+    assert.equal(stats.streams, 1);
+    assert.equal(stats.portsInUse, 2);
+    const [call] = relay.calls();
+    assert.equal(call!.state, "confirmed");
+    assert.equal(call!.streams[0]!.legs[0].packets, 2);
+    assert.equal(call!.streams[0]!.legs[0].latched, `${PHONE}:42000`);
+    assert.equal(call!.streams[0]!.legs[1].peer, `${PBX}:42002`);
+  } finally {
+    relay.close();
+    await Promise.all([phone.close(), phoneRtcp.close(), pbx.close(), pbxRtcp.close()]);
+  }
+});
+
+Deno.test("MediaRelay latches on the real source and refuses a third party while it is alive", async () => {
+  const { relay, clock } = setup();
+  const nat = new Endpoint(PHONE, 42100); // the phone's media really comes from here
+  const pbx = new Endpoint(PBX, 42102);
+  const attacker = new Endpoint(ATTACKER, 42104);
+  try {
+    const d = dialog();
+    const { ext, int } = establish(relay, d, 42098, 42102);
+    await nat.send(EXT, ext, "from-nat");
+    assert.equal(await pbx.waitFor(1), 1);
+    await pbx.send(INT, int, "to-phone");
+    assert.equal(await nat.waitFor(1), 1, "sent to the latched source, not the SDP port");
+
+    await attacker.send(EXT, ext, "hijack");
+    assert.equal(await pbx.waitFor(2, 200), 1, "third-party packet dropped");
+    await pbx.send(INT, int, "still-to-phone");
+    assert.equal(await nat.waitFor(2), 2);
+    assert.equal(await attacker.waitFor(1, 100), 0);
+    assert.equal(relay.stats().drops, 1);
+
+    // Once the latched source is silent for more than 2 s, a new source may take over.
+    clock.advance(4000);
+    await attacker.send(EXT, ext, "new-source");
+    assert.equal(await pbx.waitFor(2), 2);
+    assert.equal(pbx.last().text, "new-source");
+  } finally {
+    relay.close();
+    await Promise.all([nat.close(), pbx.close(), attacker.close()]);
+  }
+});
+
+Deno.test("MediaRelay with flag a sends to the SDP address and does not latch", async () => {
+  const { relay } = setup();
+  const phone = new Endpoint(PHONE, 42200);
+  const other = new Endpoint(PHONE, 42202);
+  const pbx = new Endpoint(PBX, 42204);
+  try {
+    const d = dialog();
+    const offer = relay.manage(
+      ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42200]])), "external", "a"),
+    );
+    const int = media(body(offer)).ports[0]!;
+    const answer = relay.manage(
+      ctx(response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 42204]])), "internal"),
+    );
+    const ext = media(body(answer)).ports[0]!;
+    await other.send(EXT, ext, "from-elsewhere");
+    assert.equal(await pbx.waitFor(1), 1);
+    await pbx.send(INT, int, "back");
+    assert.equal(await phone.waitFor(1), 1, "asymmetric: SDP address");
+    assert.equal(relay.calls()[0]!.streams[0]!.legs[0].latched, null);
+  } finally {
+    relay.close();
+    await Promise.all([phone.close(), other.close(), pbx.close()]);
+  }
+});
+
+Deno.test("MediaRelay frees the ports of a silent stream after the timeout", async () => {
+  const { relay, clock } = setup();
+  const d = dialog();
+  establish(relay, d, 42300, 42302);
+  assert.equal(relay.stats().portsInUse, 2);
+  clock.advance(59_000);
+  assert.equal(relay.stats().sessions, 1);
+  clock.advance(3000);
+  assert.equal(await portsInUse(relay, 0), 0);
+  assert.deepEqual(
+    relay.stats(),
+    {
+      portsInUse: 0,
+      portsFree: 20,
+      sessions: 0,
+      streams: 0,
+      packetsRelayed: 0,
+      bytesRelayed: 0,
+      drops: 0,
+    },
+  );
+  assert.equal(clock.pending, 0, "sweep stops with the last session");
+  relay.close();
+});
+
+Deno.test("MediaRelay reaps an offer that is never answered after offerTimeout", async () => {
+  const { relay, clock } = setup();
+  const d = dialog();
+  relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42400]])), "external"));
+  relay.manage(ctx(response(d, 183, "INVITE", 1, sdp(PBX, [["audio", 42402]])), "internal"));
+  clock.advance(120_000);
+  assert.equal(relay.stats().sessions, 1, "early media: the silence timeout does not apply");
+  clock.advance(61_000);
+  assert.equal(relay.stats().sessions, 0);
+  assert.equal(await portsInUse(relay, 0), 0);
+  relay.close();
+});
+
+Deno.test("MediaRelay frees ports on BYE, CANCEL, a failed INVITE and deleteCall()", async (t) => {
+  const { relay } = setup();
+  await t.step("BYE", async () => {
+    const d = dialog();
+    establish(relay, d, 42500, 42502);
+    relay.manage(ctx(request(d, "BYE", 2), "external"));
+    assert.equal(await portsInUse(relay, 0), 0);
+  });
+  await t.step("BYE from the callee", async () => {
+    const d = dialog();
+    establish(relay, d, 42500, 42502);
+    relay.manage(ctx(request(d, "BYE", 1, "", { byCallee: true }), "internal"));
+    assert.equal(await portsInUse(relay, 0), 0);
+  });
+  await t.step("CANCEL", async () => {
+    const d = dialog();
+    relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42500]])), "external"));
+    assert.equal(relay.stats().portsInUse, 2);
+    relay.manage(ctx(request(d, "CANCEL", 1, "", { inDialog: false }), "external"));
+    assert.equal(await portsInUse(relay, 0), 0);
+  });
+  await t.step("486", async () => {
+    const d = dialog();
+    relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42500]])), "external"));
+    relay.manage(ctx(response(d, 486, "INVITE", 1), "internal", "", false));
+    assert.equal(await portsInUse(relay, 0), 0);
+  });
+  await t.step("deleteCall", async () => {
+    const d = dialog();
+    relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42500]])), "external"));
+    relay.deleteCall(d.callId);
+    assert.equal(await portsInUse(relay, 0), 0);
+    assert.equal(relay.stats().sessions, 0);
+  });
+  relay.close();
+});
+
+Deno.test("MediaRelay keeps the media when a re-INVITE fails", async () => {
+  const { relay } = setup();
+  const d = dialog();
+  const first = establish(relay, d, 42600, 42602);
+  const reoffer = relay.manage(
+    ctx(request(d, "INVITE", 2, sdp(PHONE, [["audio", 42600], ["video", 42606]])), "external"),
+  );
+  assert.deepEqual(media(body(reoffer)).ports[0], first.int, "same port for the same m= line");
+  assert.equal(relay.stats().portsInUse, 4);
+  relay.manage(ctx(response(d, 488, "INVITE", 2), "internal", "", true));
+  assert.equal(relay.stats().sessions, 1);
+  assert.equal(await portsInUse(relay, 2), 2, "the video stream of the failed offer is freed");
+  relay.close();
+});
+
+Deno.test("MediaRelay answers 503 when ports run out and releases the partial allocation", async () => {
+  // One pair per media address.
+  const { relay } = setup([41100, 41101]);
+  const d = dialog();
+  const av = relay.manage(
+    ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42700], ["video", 42702]])), "external"),
+  );
+  assert.deepEqual(av, { kind: "reject", status: 503, reason: "Media ports exhausted" });
+  assert.equal(relay.stats().portsInUse, 0);
+  assert.equal(relay.stats().sessions, 0);
+
+  const ok = relay.manage(ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42700]])), "external"));
+  assert.equal(ok.kind, "body");
+  const again = relay.manage(
+    ctx(request(dialog(), "INVITE", 1, sdp(PHONE, [["audio", 42704]])), "external"),
+  );
+  assert.deepEqual(again, { kind: "reject", status: 503, reason: "Media ports exhausted" });
+  relay.close();
+  assert.equal(await portsInUse(relay, 0), 0);
+});
+
+Deno.test("MediaRelay handles hold and resume", async () => {
+  const { relay, clock } = setup();
+  const phone = new Endpoint(PHONE, 42800);
+  const pbx = new Endpoint(PBX, 42802);
+  try {
+    const d = dialog();
+    const { ext, int } = establish(relay, d, 42800, 42802);
+
+    // Hold with a=sendonly: ports kept, direction passed through, the hold timeout applies.
+    const hold = body(
+      relay.manage(
+        ctx(request(d, "INVITE", 2, sdp(PHONE, [["audio", 42800]], ["a=sendonly"])), "external"),
+      ),
+    );
+    assert.match(hold, /a=sendonly/);
+    assert.equal(media(hold).ports[0], int);
+    const holdAnswer = body(relay.manage(ctx(
+      response(d, 200, "INVITE", 2, sdp(PBX, [["audio", 42802]], ["a=recvonly"])),
+      "internal",
+    )));
+    assert.equal(media(holdAnswer).ports[0], ext);
+    assert.equal(relay.calls()[0]!.streams[0]!.hold, true);
+    clock.advance(120_000);
+    assert.equal(relay.stats().sessions, 1, "hold timeout, not the 60 s one");
+
+    // Old-style hold: c=0.0.0.0 is kept and nothing is sent to that side.
+    const nullHold = body(
+      relay.manage(ctx(request(d, "INVITE", 3, sdp("0.0.0.0", [["audio", 42800]])), "external")),
+    );
+    assert.match(nullHold, /^c=IN IP4 0\.0\.0\.0\r$/m);
+    relay.manage(ctx(response(d, 200, "INVITE", 3, sdp(PBX, [["audio", 42802]])), "internal"));
+    await pbx.send(INT, int, "to-held-phone");
+    assert.equal(await phone.waitFor(1, 200), 0);
+    assert.equal(relay.calls()[0]!.streams[0]!.legs[1].drops, 1);
+
+    // Resume.
+    const resume = body(
+      relay.manage(ctx(request(d, "INVITE", 4, sdp(PHONE, [["audio", 42800]])), "external")),
+    );
+    assert.equal(media(resume).address, INT);
+    relay.manage(ctx(response(d, 200, "INVITE", 4, sdp(PBX, [["audio", 42802]])), "internal"));
+    assert.equal(relay.calls()[0]!.streams[0]!.hold, false);
+    await pbx.send(INT, int, "resumed");
+    assert.equal(await phone.waitFor(1), 1);
+  } finally {
+    relay.close();
+    await Promise.all([phone.close(), pbx.close()]);
+  }
+});
+
+Deno.test("MediaRelay relays audio and video on separate port pairs", async () => {
+  const { relay } = setup();
+  const phoneA = new Endpoint(PHONE, 42900);
+  const phoneV = new Endpoint(PHONE, 42902);
+  const pbxA = new Endpoint(PBX, 42904);
+  const pbxV = new Endpoint(PBX, 42906);
+  try {
+    const d = dialog();
+    const offer = body(relay.manage(ctx(
+      request(d, "INVITE", 1, sdp(PHONE, [["audio", 42900], ["video", 42902]])),
+      "external",
+    )));
+    const answer = body(relay.manage(ctx(
+      response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 42904], ["video", 42906]])),
+      "internal",
+    )));
+    const [intA, intV] = media(offer).ports;
+    const [extA, extV] = media(answer).ports;
+    assert.equal(new Set([intA, intV, extA, extV]).size >= 2, true);
+    assert.notEqual(intA, intV);
+    await phoneV.send(EXT, extV!, "video");
+    await phoneA.send(EXT, extA!, "audio");
+    assert.equal(await pbxV.waitFor(1), 1);
+    assert.equal(await pbxA.waitFor(1), 1);
+    assert.equal(pbxV.last().text, "video");
+    await pbxV.send(INT, intV!, "video-back");
+    assert.equal(await phoneV.waitFor(1), 1);
+    assert.equal(relay.stats().streams, 2);
+  } finally {
+    relay.close();
+    await Promise.all([phoneA.close(), phoneV.close(), pbxA.close(), pbxV.close()]);
+  }
+});
+
+Deno.test("MediaRelay keeps a rejected stream at port 0 and allocates nothing for it", async () => {
+  const { relay } = setup();
+  const d = dialog();
+  const offer = body(relay.manage(ctx(
+    request(d, "INVITE", 1, sdp(PHONE, [["audio", 43000], ["video", 0]])),
+    "external",
+  )));
+  assert.equal(media(offer).ports[1], 0);
+  assert.equal(relay.stats().portsInUse, 2);
+  // The answerer rejects audio: its ports go.
+  const answer = body(relay.manage(ctx(
+    response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 0], ["video", 0]])),
+    "internal",
+  )));
+  assert.deepEqual(media(answer).ports, [0, 0]);
+  assert.equal(await portsInUse(relay, 0), 0);
+  relay.close();
+});
+
+Deno.test("MediaRelay handles an offer in the 200 and the answer in the ACK", () => {
+  const { relay } = setup();
+  const d = dialog();
+  assert.deepEqual(relay.manage(ctx(request(d, "INVITE", 1), "external")), { kind: "none" });
+  const offer = body(relay.manage(ctx(
+    response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 43100]])),
+    "internal",
+  )));
+  assert.equal(media(offer).address, EXT);
+  const answer = body(relay.manage(ctx(
+    request(d, "ACK", 1, sdp(PHONE, [["audio", 43102]])),
+    "external",
+  )));
+  assert.equal(media(answer).address, INT);
+  const [call] = relay.calls();
+  assert.equal(call!.state, "confirmed");
+  assert.equal(call!.streams[0]!.legs[0].peer, `${PHONE}:43102`);
+  assert.equal(call!.streams[0]!.legs[1].peer, `${PBX}:43100`);
+  relay.close();
+});
+
+Deno.test("MediaRelay leaves SDP marked a=nortpproxy:yes alone unless flag f", () => {
+  const { relay } = setup();
+  const marked = sdp(PHONE, [["audio", 43200]], ["a=nortpproxy:yes"]);
+  const d = dialog();
+  assert.deepEqual(relay.manage(ctx(request(d, "INVITE", 1, marked), "external")), {
+    kind: "none",
+  });
+  // Its 200 is not taken for an offer.
+  assert.deepEqual(
+    relay.manage(ctx(response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 43202]])), "internal")),
+    { kind: "none" },
+  );
+  assert.equal(relay.stats().sessions, 0);
+  const forced = relay.manage(ctx(request(dialog(), "INVITE", 1, marked), "external", "f"));
+  assert.equal(forced.kind, "body");
+  relay.close();
+});
+
+Deno.test("MediaRelay rejects a broken offer with 488 and leaves a broken answer unchanged", () => {
+  const { relay } = setup();
+  const d = dialog();
+  assert.deepEqual(
+    relay.manage(ctx(request(d, "INVITE", 1, "v=0\r\ns=-\r\nt=0 0\r\n"), "external")),
+    { kind: "reject", status: 488, reason: "Not Acceptable Here" },
+  );
+  const d2 = dialog();
+  relay.manage(ctx(request(d2, "INVITE", 1, sdp(PHONE, [["audio", 43300]])), "external"));
+  assert.deepEqual(
+    relay.manage(ctx(response(d2, 200, "INVITE", 1, "v=0\r\nm=audio x\r\n"), "internal")),
+    { kind: "none" },
+  );
+  relay.close();
+});
+
+Deno.test("MediaRelay writes the advertised address of the receiving side", () => {
+  const clock = new ManualClock();
+  const relay = new MediaRelay({
+    sides: {
+      external: { media: EXT, advertise: "203.0.113.10" },
+      internal: { media: INT, advertise: undefined },
+    },
+    ports: RANGE,
+    timeout: 60,
+    holdTimeout: 600,
+    offerTimeout: 180,
+    clock,
+  });
+  const d = dialog();
+  const offer = body(
+    relay.manage(ctx(request(d, "INVITE", 1, sdp(PBX, [["audio", 43400]])), "internal")),
+  );
+  assert.equal(media(offer).address, "203.0.113.10");
+  const answer = body(relay.manage(
+    ctx(response(d, 200, "INVITE", 1, sdp(PHONE, [["audio", 43402]])), "external"),
+  ));
+  assert.equal(media(answer).address, INT);
+  relay.close();
+});
+
+Deno.test("MediaRelay handles an offer in a reliable 183, its answer in PRACK and a repeat in 200", () => {
+  const { relay } = setup();
+  const d = dialog();
+  relay.manage(ctx(request(d, "INVITE", 1), "external"));
+  const pbxSdp = sdp(PBX, [["audio", 43500]]);
+  const offer = media(body(relay.manage(ctx(response(d, 183, "INVITE", 1, pbxSdp), "internal"))));
+  const answer = media(body(relay.manage(ctx(
+    request(d, "PRACK", 2, sdp(PHONE, [["audio", 43502]])),
+    "external",
+  ))));
+  assert.equal(answer.address, INT);
+  const repeat = media(body(relay.manage(ctx(response(d, 200, "INVITE", 1, pbxSdp), "internal"))));
+  assert.deepEqual(repeat, offer, "same ports for the repeated offer");
+  const [call] = relay.calls();
+  assert.equal(call!.state, "confirmed");
+  assert.equal(call!.streams[0]!.legs[0].peer, `${PHONE}:43502`);
+  assert.equal(relay.stats().portsInUse, 2);
+  relay.close();
+});
+
+Deno.test("MediaRelay reuses the ports for a re-INVITE from the callee and moves its peer on answer", () => {
+  const { relay } = setup();
+  const d = dialog();
+  const first = establish(relay, d, 43600, 43602);
+  const reoffer = media(body(relay.manage(ctx(
+    request(d, "INVITE", 1, sdp(PBX, [["audio", 43610]]), { byCallee: true, inDialog: true }),
+    "internal",
+  ))));
+  assert.deepEqual(reoffer, { address: EXT, ports: [first.ext] });
+  assert.equal(
+    relay.calls()[0]!.streams[0]!.legs[1].peer,
+    `${PBX}:43602`,
+    "old address kept until the answer (RFC 3264 §8.3.1)",
+  );
+  const answer = media(body(relay.manage(ctx(
+    response(d, 200, "INVITE", 1, sdp(PHONE, [["audio", 43600]]), true),
+    "external",
+  ))));
+  assert.deepEqual(answer, { address: INT, ports: [first.int] });
+  assert.equal(relay.calls()[0]!.streams[0]!.legs[1].peer, `${PBX}:43610`);
+  relay.close();
+});
