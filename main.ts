@@ -1,40 +1,50 @@
 /**
  * edgesbc command line: parses arguments and calls into config/ and sbc/; nothing imports it.
  *
- * Exit status: 0 success, 1 failure, 2 usage error or refused config.
+ * Exit status: 0 success, 1 failure, 2 usage error or refused config, 3 instance unreachable
+ * (`ctl`).
  */
 
 import { parseArgs } from "node:util";
 import type { Config } from "./config/config.ts";
 import { defaultConfig } from "./config/default.ts";
 import { describeConfig } from "./config/describe.ts";
+import { importKamailio } from "./config/import_kamailio.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
+import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin_client.ts";
 import { runSbc } from "./sbc/server.ts";
 
-const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3 } as const;
 
 const COMMAND_USAGE = {
   run: "edgesbc run [-c FILE]",
   check: "edgesbc check -c FILE",
-  import: 'edgesbc import --kamailio CFG [--rtpproxy="ARGS"]',
-  ctl: "edgesbc ctl stats|calls|reload [--admin HOST:PORT]",
+  import: 'edgesbc import --kamailio CFG [--rtpproxy "ARGS" | --rtpproxy-file FILE]',
+  ctl: "edgesbc ctl stats|calls|reload [--admin HOST:PORT | -c FILE]",
 } as const;
 type Command = keyof typeof COMMAND_USAGE;
 
-const CTL_COMMANDS = ["stats", "calls", "reload"];
+/** Where `edgesbc ctl` looks without --admin or -c: the default config's admin.listen. */
+const DEFAULT_ADMIN = { host: "127.0.0.1", port: 8089 } as const;
 
+// A usage longer than the column gets its description on the next line.
+const commandLine = (usage: string, description: string) =>
+  usage.length < 52
+    ? `  ${usage.padEnd(52)}${description}`
+    : `  ${usage}\n  ${"".padEnd(52)}${description}`;
 const USAGE = `Usage: edgesbc COMMAND [options]
 
 Commands:
-  ${COMMAND_USAGE.run.padEnd(52)}run the SBC on FILE (TOML), or the embedded default
-  ${COMMAND_USAGE.check.padEnd(52)}validate FILE and print the resolved config
-  ${COMMAND_USAGE.import.padEnd(52)}print an equivalent TOML config
-  ${COMMAND_USAGE.ctl.padEnd(52)}ask a running instance
+${commandLine(COMMAND_USAGE.run, "run the SBC on FILE (TOML), or the embedded default")}
+${commandLine(COMMAND_USAGE.check, "validate FILE and print the resolved config")}
+${commandLine(COMMAND_USAGE.import, "print an equivalent TOML config")}
+${commandLine(COMMAND_USAGE.ctl, "ask a running instance")}
 
 Options:
   -h, --help  show this help
 
-Exit status: 0 success, 1 failure, 2 usage error or refused config.`;
+Exit status: 0 success, 1 failure, 2 usage error or refused config, 3 instance unreachable.`;
 
 async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -83,31 +93,103 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
     }
     case "import": {
       const { values } = parseArgs({
-        args: [...args],
-        options: { ...help, kamailio: { type: "string" }, rtpproxy: { type: "string" } },
+        args: joinOptionValue(args, "--rtpproxy"),
+        options: {
+          ...help,
+          kamailio: { type: "string" },
+          rtpproxy: { type: "string" },
+          "rtpproxy-file": { type: "string" },
+        },
       });
       if (values.help) return commandHelp(command);
       if (values.kamailio === undefined) return usageError("--kamailio CFG is required", command);
-      console.error("edgesbc import: not implemented yet");
-      return EXIT.failure;
+      if (values.rtpproxy !== undefined && values["rtpproxy-file"] !== undefined) {
+        return usageError("use --rtpproxy or --rtpproxy-file, not both", command);
+      }
+      const cfg = await readInput(values.kamailio);
+      if (cfg === undefined) return EXIT.usage;
+      let rtpproxy = values.rtpproxy;
+      if (values["rtpproxy-file"] !== undefined) {
+        rtpproxy = await readInput(values["rtpproxy-file"]);
+        if (rtpproxy === undefined) return EXIT.usage;
+      }
+      const result = importKamailio(cfg, rtpproxy);
+      console.log(result.toml.trimEnd());
+      for (const warning of result.warnings) console.error(`edgesbc import: ${warning}`);
+      return EXIT.ok;
     }
     case "ctl": {
       const { values, positionals } = parseArgs({
         args: [...args],
-        options: { ...help, admin: { type: "string" } },
+        options: { ...help, admin: { type: "string" }, config: { type: "string", short: "c" } },
         allowPositionals: true,
       });
       if (values.help) return commandHelp(command);
       const [ctlCommand, ...extra] = positionals;
       if (ctlCommand === undefined) return usageError("a ctl command is required", command);
-      if (!CTL_COMMANDS.includes(ctlCommand)) {
+      if (!isAdminCommand(ctlCommand)) {
         return usageError(`unknown ctl command "${ctlCommand}"`, command);
       }
       if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`, command);
-      console.error("edgesbc ctl: not implemented yet");
+      if (values.admin !== undefined && values.config !== undefined) {
+        return usageError("use --admin or -c, not both", command);
+      }
+      let listen: { host: string; port: number } = DEFAULT_ADMIN;
+      if (values.admin !== undefined) {
+        const parsed = parseHostPort(values.admin);
+        if (!parsed.ok) return usageError(`--admin "${values.admin}": ${parsed.error}`, command);
+        listen = parsed.value;
+      } else if (values.config !== undefined) {
+        const config = await loadConfigFile(values.config);
+        if (config.admin.listen === undefined) {
+          console.error(
+            `edgesbc ctl: ${values.config} has no admin.listen: the instance has no admin API ` +
+              `(or pass --admin HOST:PORT)`,
+          );
+          return EXIT.failure;
+        }
+        listen = config.admin.listen;
+      }
+      const result = await adminRequest(listen, ctlCommand);
+      if (!result.ok) {
+        console.error(`edgesbc ctl: ${result.message}`);
+        return EXIT.unreachable;
+      }
+      console.log(result.body.trimEnd());
+      if (result.status >= 200 && result.status < 300) return EXIT.ok;
+      const { method, path } = ADMIN_COMMANDS[ctlCommand];
+      console.error(
+        `edgesbc ctl: ${method} ${path} on ${formatHostPort(listen)} answered ${result.status}`,
+      );
       return EXIT.failure;
     }
   }
+}
+
+// node:util parseArgs refuses "--rtpproxy -l a/b" (a value that looks like an option), so the
+// value after the option is joined to it: "--rtpproxy=-l a/b".
+function joinOptionValue(args: readonly string[], option: string): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === option && i + 1 < args.length) joined.push(`${option}=${args[++i]}`);
+    else joined.push(args[i]!);
+  }
+  return joined;
+}
+
+// An input file that cannot be read is a usage error: the command never started.
+async function readInput(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(`${path}: cannot read: ${reason}`);
+    return undefined;
+  }
+}
+
+function isAdminCommand(name: string): name is AdminCommand {
+  return Object.hasOwn(ADMIN_COMMANDS, name);
 }
 
 function isCommand(name: string): name is Command {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type AdminSource, handleAdmin } from "../sbc/admin.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -7,7 +8,7 @@ async function runMain(
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", MAIN, ...args],
+    args: ["run", "--allow-read", "--allow-net=127.0.0.1", MAIN, ...args],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -100,4 +101,122 @@ Deno.test("main.ts --help prints usage and exits 0", async () => {
   assert.equal(code, 0);
   assert.match(stdout, /^Usage: edgesbc COMMAND/);
   assert.match(stdout, /edgesbc check -c FILE/);
+});
+
+const FIXTURES = new URL("fixtures/kamailio/", import.meta.url).pathname;
+const SEED_CFG = `${FIXTURES}seed-bridge.kamailio.cfg`;
+const SEED_ARGS = `${FIXTURES}seed-bridge.rtpproxy.args`;
+
+Deno.test("main.ts import prints a TOML config that check accepts", async (t) => {
+  const args = (await Deno.readTextFile(SEED_ARGS)).trim();
+  const forms = {
+    "--rtpproxy-file FILE": ["--rtpproxy-file", SEED_ARGS],
+    '--rtpproxy "-A …"': ["--rtpproxy", args],
+    '--rtpproxy="-A …"': [`--rtpproxy=${args}`],
+  };
+  for (const [name, form] of Object.entries(forms)) {
+    await t.step(name, async () => {
+      const imported = await runMain("import", "--kamailio", SEED_CFG, ...form);
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(imported.stdout, /^\[interfaces\.external\]$/m);
+      // Choices are reported on stderr, one per line, never on stdout.
+      assert.match(imported.stderr, /^edgesbc import: .*names no transport/m);
+      await withFile(imported.stdout, async (path) => {
+        const checked = await runMain("check", "-c", path);
+        assert.equal(checked.stderr, "");
+        assert.equal(checked.code, 0);
+        assert.match(checked.stdout, /\nadvertise = "1\.1\.1\.1"\n/);
+        assert.match(checked.stdout, /\naddress = "tcp:10\.0\.2\.200:5060"\n/);
+      });
+    });
+  }
+});
+
+Deno.test("main.ts import exits 2 when a file cannot be read", async (t) => {
+  await t.step("--kamailio", async () => {
+    const { code, stdout, stderr } = await runMain("import", "--kamailio", "/nonexistent.cfg");
+    assert.equal(code, 2);
+    assert.equal(stdout, "");
+    assert.match(stderr, /^\/nonexistent\.cfg: cannot read: /);
+  });
+  await t.step("--rtpproxy-file", async () => {
+    const { code, stderr } = await runMain(
+      "import",
+      "--kamailio",
+      SEED_CFG,
+      "--rtpproxy-file",
+      "/nonexistent.args",
+    );
+    assert.equal(code, 2);
+    assert.match(stderr, /^\/nonexistent\.args: cannot read: /);
+  });
+  await t.step("no --kamailio", async () => {
+    const { code, stderr } = await runMain("import");
+    assert.equal(code, 2);
+    assert.match(stderr, /--kamailio CFG is required/);
+  });
+});
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  return port;
+}
+
+Deno.test("main.ts ctl exits 3 naming the address when no instance answers", async () => {
+  const port = freePort();
+  const { code, stdout, stderr } = await runMain("ctl", "stats", "--admin", `127.0.0.1:${port}`);
+  assert.equal(code, 3);
+  assert.equal(stdout, "");
+  assert.ok(
+    stderr.startsWith(
+      `edgesbc ctl: Cannot reach the admin API at http://127.0.0.1:${port}/api/stats`,
+    ),
+    stderr,
+  );
+});
+
+Deno.test("main.ts ctl prints the answer; exit 0 on 2xx, 1 otherwise", async () => {
+  const source: AdminSource = {
+    stats: () => ({ calls: 2 }),
+    calls: () => [{ callId: "a@b" }],
+    metrics: () => "",
+    reload: () => Promise.resolve({ ok: false, message: "script has a syntax error" }),
+  };
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => handleAdmin(req, source),
+  );
+  const admin = `127.0.0.1:${server.addr.port}`;
+  try {
+    const stats = await runMain("ctl", "stats", "--admin", admin);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.deepEqual(JSON.parse(stats.stdout), { calls: 2 });
+    const calls = await runMain("ctl", "calls", "--admin", admin);
+    assert.deepEqual(JSON.parse(calls.stdout), [{ callId: "a@b" }]);
+    const reload = await runMain("ctl", "reload", "--admin", admin);
+    assert.equal(reload.code, 1);
+    assert.deepEqual(JSON.parse(reload.stdout), {
+      ok: false,
+      message: "script has a syntax error",
+    });
+    assert.equal(reload.stderr, `edgesbc ctl: POST /api/reload on ${admin} answered 422\n`);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("main.ts ctl -c FILE asks the admin.listen of that config", async () => {
+  const port = freePort();
+  await withFile(`${GOOD}\n[admin]\nlisten = "127.0.0.1:${port}"\n`, async (path) => {
+    const { code, stderr } = await runMain("ctl", "calls", "-c", path);
+    assert.equal(code, 3);
+    assert.match(stderr, new RegExp(`http://127\\.0\\.0\\.1:${port}/api/calls`));
+  });
+  await withFile(GOOD, async (path) => {
+    const { code, stderr } = await runMain("ctl", "calls", "-c", path);
+    assert.equal(code, 1);
+    assert.match(stderr, /has no admin\.listen/);
+  });
 });
