@@ -25,7 +25,9 @@ export async function handleAdmin(req: Request, source: AdminSource): Promise<Re
   if (req.method === "GET" && path === "/api/stats") return json(source.stats());
   if (req.method === "GET" && path === "/api/calls") return json(source.calls());
   if (req.method === "GET" && path === "/metrics") {
-    return new Response(source.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+    return new Response(source.metrics(), {
+      headers: { "content-type": "text/plain; version=0.0.4" },
+    });
   }
   if (req.method === "POST" && path === "/api/reload") {
     const result = await source.reload();
@@ -56,6 +58,11 @@ export class AdminServer {
 }
 
 /** One Prometheus sample line set: `# TYPE` plus the value. */
-export function metric(name: string, type: "counter" | "gauge", help: string, value: number): string {
+export function metric(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  value: number,
+): string {
   return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}\n`;
 }

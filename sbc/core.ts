@@ -205,6 +205,11 @@ export class ProxyCore implements ProxyActions {
     }
     // A route that neither relayed nor answered leaves the caller waiting: answer for it.
     if (!ctx.done && ctx.tx) this.reply(ctx, 500, "No Route Decision");
+    // A dropped request (KSR.x.drop) keeps no transaction alive: nothing would end it.
+    const tx = ctx.tx;
+    if (tx && tx.lastStatus < 200 && tx.downstream === undefined && !tx.cancelled) {
+      this.#servers.terminate(tx);
+    }
   }
 
   /** CANCEL is hop by hop (RFC 3261 §16.10): answer it here, then cancel downstream. */

@@ -10,6 +10,7 @@ import { SYSTEM_CLOCK } from "./clock.ts";
 import { ProxyCore } from "./core.ts";
 import { setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./pipeline.ts";
+import { loadScript } from "./script.ts";
 import { Transport } from "./transport.ts";
 
 const log = getLogger(["edgesbc"]);
@@ -26,8 +27,26 @@ export interface Sbc {
   stop(drainMs?: number): Promise<void>;
 }
 
-/** Binds every socket and starts serving; throws only when a socket cannot be bound. */
-export function startSbc(config: Config): Sbc {
+/** Loads the configured routing script into the core; the old one stays on failure. */
+async function applyScript(
+  core: ProxyCore,
+  path: string,
+): Promise<{ ok: boolean; message: string }> {
+  const loaded = await loadScript(path);
+  if (!loaded.ok) {
+    log.error("Cannot load routing script: {error}", { error: loaded.error });
+    return { ok: false, message: loaded.error };
+  }
+  core.setRoute(loaded.script.route, loaded.script.hooks);
+  log.info("Routing script {path} loaded", { path });
+  return { ok: true, message: `Routing script "${path}" loaded` };
+}
+
+/**
+ * Binds every socket and starts serving; throws when a socket cannot be bound or the configured
+ * routing script does not load (startup only).
+ */
+export async function startSbc(config: Config): Promise<Sbc> {
   const relay = new MediaRelay({
     sides: {
       external: { media: config.external.media, advertise: config.external.advertise },
@@ -43,10 +62,20 @@ export function startSbc(config: Config): Sbc {
     config,
     clock: SYSTEM_CLOCK,
     send: (t, bytes) =>
-      transport ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection) : Promise.resolve(false),
+      transport
+        ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection)
+        : Promise.resolve(false),
     route: bridgePipeline(),
     media: relay,
   });
+  const script = config.routing.script;
+  if (script) {
+    const first = await applyScript(core, script);
+    if (!first.ok) {
+      relay.close();
+      throw new Error(first.message);
+    }
+  }
   transport = new Transport({
     sockets: [
       ...config.external.sip.map((address) => ({ iface: "external" as const, address })),
@@ -63,7 +92,10 @@ export function startSbc(config: Config): Sbc {
     void transport.close();
     throw err;
   }
-  const reload = () => Promise.resolve({ ok: false, message: "No routing script is configured" });
+  const reload = () =>
+    script
+      ? applyScript(core, script)
+      : Promise.resolve({ ok: false, message: "No routing script is configured" });
   const t = transport;
   const source: AdminSource = {
     stats: () => ({
@@ -105,15 +137,40 @@ function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport)
     metric("edgesbc_sip_requests_total", "counter", "SIP requests received", c.requests),
     metric("edgesbc_sip_responses_total", "counter", "SIP responses received", c.responses),
     metric("edgesbc_sip_parse_errors_total", "counter", "Malformed SIP messages", c.parseErrors),
-    metric("edgesbc_sip_rejected_total", "counter", "Requests answered >= 300 by the SBC", c.rejected),
+    metric(
+      "edgesbc_sip_rejected_total",
+      "counter",
+      "Requests answered >= 300 by the SBC",
+      c.rejected,
+    ),
     metric("edgesbc_sip_timeouts_total", "counter", "Client transactions timed out", c.timeouts),
-    metric("edgesbc_sip_route_errors_total", "counter", "Routing failures (script errors)", c.routeErrors),
-    metric("edgesbc_sip_transactions", "gauge", "Server transactions alive", core.transactions.server),
-    metric("edgesbc_sip_tcp_connections", "gauge", "Open TCP connections", transport.stats().tcpConnections),
+    metric(
+      "edgesbc_sip_route_errors_total",
+      "counter",
+      "Routing failures (script errors)",
+      c.routeErrors,
+    ),
+    metric(
+      "edgesbc_sip_transactions",
+      "gauge",
+      "Server transactions alive",
+      core.transactions.server,
+    ),
+    metric(
+      "edgesbc_sip_tcp_connections",
+      "gauge",
+      "Open TCP connections",
+      transport.stats().tcpConnections,
+    ),
     metric("edgesbc_rtp_sessions", "gauge", "Media sessions", m.sessions),
     metric("edgesbc_rtp_ports_in_use", "gauge", "RTP/RTCP ports in use", m.portsInUse),
     metric("edgesbc_rtp_ports_free", "gauge", "RTP/RTCP ports free", m.portsFree),
-    metric("edgesbc_rtp_packets_relayed_total", "counter", "RTP/RTCP packets relayed", m.packetsRelayed),
+    metric(
+      "edgesbc_rtp_packets_relayed_total",
+      "counter",
+      "RTP/RTCP packets relayed",
+      m.packetsRelayed,
+    ),
     metric("edgesbc_rtp_bytes_relayed_total", "counter", "RTP/RTCP bytes relayed", m.bytesRelayed),
     metric("edgesbc_rtp_drops_total", "counter", "RTP/RTCP packets dropped", m.drops),
   ].join("");
@@ -122,7 +179,13 @@ function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport)
 /** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */
 export async function runSbc(config: Config): Promise<number> {
   await setupLogging((Deno.env.get("EDGESBC_LOG") as "debug" | "info" | undefined) ?? "info");
-  const sbc = startSbc(config);
+  let sbc: Sbc;
+  try {
+    sbc = await startSbc(config);
+  } catch (err) {
+    log.fatal("Cannot start: {error}", { error: err instanceof Error ? err.message : `${err}` });
+    return 1;
+  }
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
   const onTerm = () => resolve(DRAIN_LIMIT_MS);
   const onInt = () => resolve(0);
