@@ -14,7 +14,8 @@ import {
 } from "./context.ts";
 import { resolveHost, resolveUri } from "./destination.ts";
 import { defaultProto, type LocalSides, localSides, otherSide } from "./local_address.ts";
-import { type Edit, parseMessage, serializeMessage, type SipMessage, toBytes } from "./message.ts";
+import { type Edit, parseMessage, type SipMessage } from "./message.ts";
+import { serializeMessage, toBytes } from "./serialize.ts";
 import {
   newBranch,
   ourVia,

@@ -3,7 +3,8 @@
  * failure answers hop by hop, and CANCEL an INVITE once it is proceeding (§9.1).
  */
 import type { Clock } from "./clock.ts";
-import { getHeaderValues, parseMessage, type SipMessage, toBytes } from "./message.ts";
+import { getHeaderValues, parseMessage, type SipMessage } from "./message.ts";
+import { toBytes } from "./serialize.ts";
 import { T2, TIMER } from "./timers.ts";
 import {
   clientKey,

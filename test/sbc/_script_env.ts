@@ -20,13 +20,8 @@ import {
 import { localSides, otherSide } from "../../sbc/local_address.ts";
 import { ManualClock } from "../../sbc/clock.ts";
 import { ProxyCore, type RequestRoute, type RouteHooks } from "../../sbc/core.ts";
-import {
-  type Edit,
-  getHeaderValues,
-  parseMessage,
-  type SipMessage,
-  toBytes,
-} from "../../sbc/message.ts";
+import { type Edit, getHeaderValues, parseMessage, type SipMessage } from "../../sbc/message.ts";
+import { toBytes } from "../../sbc/serialize.ts";
 import { buildResponse } from "../../sbc/response.ts";
 import { TIMER } from "../../sbc/timers.ts";
 import type { SendTarget } from "../../sbc/transaction.ts";

@@ -3,13 +3,8 @@ import type { Role, SipProto } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
 import { ManualClock } from "../../sbc/clock.ts";
 import { ProxyCore } from "../../sbc/core.ts";
-import {
-  getHeader,
-  getHeaderValues,
-  parseMessage,
-  type SipMessage,
-  toBytes,
-} from "../../sbc/message.ts";
+import { getHeader, getHeaderValues, parseMessage, type SipMessage } from "../../sbc/message.ts";
+import { toBytes } from "../../sbc/serialize.ts";
 import { bridgePipeline } from "../../sbc/pipeline.ts";
 import { buildResponse } from "../../sbc/response.ts";
 import { TIMER } from "../../sbc/timers.ts";

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  type Edit,
-  getHeaderValues,
-  parseMessage,
-  serializeMessage,
-  toBytes,
-} from "../../sbc/message.ts";
+import { type Edit, getHeaderValues, parseMessage } from "../../sbc/message.ts";
+import { serializeMessage, toBytes } from "../../sbc/serialize.ts";
 import { buildResponse } from "../../sbc/response.ts";
 import { StreamFramer } from "../../sbc/tcp_framing.ts";
 import { parseUri } from "../../sbc/uri.ts";

@@ -11,10 +11,9 @@ import {
   parseNameAddr,
   parseNameAddrs,
   parseVia,
-  serializeMessage,
   type SipMessage,
-  toBytes,
 } from "../../sbc/message.ts";
+import { serializeMessage, toBytes } from "../../sbc/serialize.ts";
 
 const FIXTURES = new URL("../fixtures/sip/", import.meta.url);
 

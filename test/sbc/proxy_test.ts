@@ -6,9 +6,9 @@ import {
   getHeaderValues,
   parseMessage,
   parseVia,
-  serializeMessage,
   type SipMessage,
 } from "../../sbc/message.ts";
+import { serializeMessage } from "../../sbc/serialize.ts";
 import {
   looseRoute,
   maxForwardsEdit,

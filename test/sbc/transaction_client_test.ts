@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { SipProto } from "../../config/config.ts";
 import { ManualClock } from "../../sbc/clock.ts";
-import { getHeaderValues, parseMessage, type SipMessage, toBytes } from "../../sbc/message.ts";
+import { getHeaderValues, parseMessage, type SipMessage } from "../../sbc/message.ts";
+import { toBytes } from "../../sbc/serialize.ts";
 import { buildResponse } from "../../sbc/response.ts";
 import { T1, T2, TIMER } from "../../sbc/timers.ts";
 import { type SendTarget, TX_STATE } from "../../sbc/transaction.ts";
