@@ -13,6 +13,7 @@ import { importKamailio } from "./config/import_kamailio.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
 import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin_client.ts";
+import { loadScript } from "./sbc/script.ts";
 import { runSbc } from "./sbc/server.ts";
 
 const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3 } as const;
@@ -88,6 +89,15 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
       if (values.help) return commandHelp(command);
       if (values.config === undefined) return usageError("-c FILE is required", command);
       const config = await loadConfigFile(values.config);
+      const script = config.routing.script;
+      if (script !== undefined) {
+        // The script is part of the config: a check that passes must mean it loads.
+        const loaded = await loadScript(script);
+        if (!loaded.ok) {
+          console.error(`${values.config}: routing.script: ${loaded.error}`);
+          return EXIT.usage;
+        }
+      }
       console.log(describeConfig(config).trimEnd());
       return EXIT.ok;
     }
