@@ -277,9 +277,18 @@ function makeScript(
     },
   };
 
-  const route: RequestRoute = function scriptRoute(ctx, actions) {
+  const route: RequestRoute = async function scriptRoute(ctx, actions) {
     const state = startRequest(ctx, { actions, hooks: own });
-    return runRelaying(newRun(ROUTE_KIND.request, ctx, state), "ksr_request_route");
+    const run = newRun(ROUTE_KIND.request, ctx, state);
+    await runRelaying(run, "ksr_request_route");
+    // The core then answers 500 No Route Decision; without this line the log would not say why.
+    if (!run.relay && !run.dropped && !ctx.done && ctx.tx !== undefined) {
+      log.error(
+        "Routing script {filename}: ksr_request_route neither relayed, answered nor dropped " +
+          "{method} {callId}: answering 500 No Route Decision",
+        { filename, method: ctx.msg.method, callId: ctx.msg.callId },
+      );
+    }
   };
 
   // The core holds the hooks of the latest script; a request keeps the script that routed it, so

@@ -33,10 +33,7 @@ async function applyScript(
   path: string,
 ): Promise<{ ok: boolean; message: string }> {
   const loaded = await loadScript(path);
-  if (!loaded.ok) {
-    log.error("Cannot load routing script: {error}", { error: loaded.error });
-    return { ok: false, message: loaded.error };
-  }
+  if (!loaded.ok) return { ok: false, message: loaded.error };
   core.setRoute(loaded.script.route, loaded.script.hooks);
   log.info("Routing script {path} loaded", { path });
   return { ok: true, message: `Routing script "${path}" loaded` };
@@ -92,10 +89,13 @@ export async function startSbc(config: Config): Promise<Sbc> {
     void transport.close();
     throw err;
   }
-  const reload = () =>
-    script
-      ? applyScript(core, script)
-      : Promise.resolve({ ok: false, message: "No routing script is configured" });
+  const reload = async () => {
+    if (!script) return { ok: false, message: "No routing script is configured" };
+    const result = await applyScript(core, script);
+    // The old script keeps routing; the operator needs to know why the new one did not load.
+    if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
+    return result;
+  };
   const t = transport;
   const source: AdminSource = {
     stats: () => ({
