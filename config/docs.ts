@@ -7,6 +7,7 @@
 
 import { DEFAULT_CONFIG_TOML } from "./default.ts";
 import { CONFIG_SCHEMA, INTERFACE_FLAGS, REFUSED_FLAGS, type SchemaRow } from "./schema.ts";
+import { code, markdownTable } from "./markdown_table.ts";
 
 /** Render docs/configuration.md: an introduction, the key table, the flag table, the default. */
 export function renderConfigDocs(): string {
@@ -41,18 +42,18 @@ export function renderConfigDocs(): string {
     "",
     "## Keys",
     "",
-    ...table(["Key", "Type", "Default", "Allowed", "Description"], keyRows),
+    ...markdownTable(["Key", "Type", "Default", "Allowed", "Description"], keyRows),
     "",
     "## Interface flags",
     "",
     "`flags` holds rtpproxy_manage modifier letters for messages received on that interface. Media",
     "latching is symmetric on both sides by default.",
     "",
-    ...table(["Flag", "Meaning"], flagRows),
+    ...markdownTable(["Flag", "Meaning"], flagRows),
     "",
     "`a` and `w` contradict each other. These rtpproxy_manage letters are refused:",
     "",
-    ...table(["Flags", "Why"], refusedRows),
+    ...markdownTable(["Flags", "Why"], refusedRows),
     "",
     "## Default configuration",
     "",
@@ -76,23 +77,6 @@ function allowedCell(row: SchemaRow): string {
   if (row.type === "socket address") return row.hostNames ? "IP or host name" : "IP";
   if (row.example !== undefined) return `e.g. ${code(row.example)}`;
   return "";
-}
-
-function code(text: string): string {
-  return `\`${text}\``;
-}
-
-// Padded like deno fmt pads Markdown tables, so `deno fmt --check` accepts the generated page.
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const cells = [header, ...rows].map((row) => row.map((cell) => cell.replaceAll("|", "\\|")));
-  const widths = header.map((_, i) => Math.max(3, ...cells.map((row) => row[i]!.length)));
-  const line = (row: readonly string[]) =>
-    `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
-  return [
-    line(cells[0]!),
-    `| ${widths.map((width) => "-".repeat(width)).join(" | ")} |`,
-    ...cells.slice(1).map(line),
-  ];
 }
 
 if (import.meta.main) {

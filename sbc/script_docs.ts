@@ -8,6 +8,7 @@
 import { KSR_ROWS } from "./ksr.ts";
 import { PV_ROWS } from "./ksr_pv.ts";
 import { KSR_ERROR, ksrLabel, type KsrRow } from "./ksr_row.ts";
+import { code, markdownTable } from "../config/markdown_table.ts";
 
 /** The markers around the generated part of docs/scripting.md. */
 export const DOCS_BEGIN = "<!-- ksr:begin -->";
@@ -31,7 +32,7 @@ export function renderScriptingDocs(): string {
     "Predicates return `false` and getters `null` instead. Each case logs one error line naming the",
     "function.",
     "",
-    ...table(
+    ...markdownTable(
       ["Code", "Meaning"],
       Object.entries(KSR_ERROR).map(([key, code]) => [
         String(code),
@@ -44,7 +45,7 @@ export function renderScriptingDocs(): string {
     const rows = KSR_ROWS.filter((row) => row.module === module);
     out.push("", `### ${module === "" ? "KSR" : `KSR.${module}`}`, "");
     out.push(
-      ...table(
+      ...markdownTable(
         ["Function", "Returns", "Routes", "Kamailio", "Description"],
         rows.map((row) => [
           code(ksrLabel(row).replace("()", `(${row.params.join(", ")})`)),
@@ -62,7 +63,7 @@ export function renderScriptingDocs(): string {
     "",
     "Read with `KSR.pv.get`, written with `KSR.pv.sets`/`seti` where writable.",
     "",
-    ...table(
+    ...markdownTable(
       ["Variable", "Writable", "Description"],
       PV_ROWS.map((pv) => [code(pv.name), pv.set ? "yes" : "", pv.doc]),
     ),
@@ -75,23 +76,6 @@ function describe(row: KsrRow): string {
   return `${row.doc} Returns ${
     row.codes.map(([value, meaning]) => `${value}: ${meaning}`).join("; ")
   }.`;
-}
-
-function code(text: string): string {
-  return `\`${text}\``;
-}
-
-// Padded as deno fmt pads Markdown tables, so `deno fmt --check` accepts the page.
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  const cells = [header, ...rows].map((row) => row.map((cell) => cell.replaceAll("|", "\\|")));
-  const widths = header.map((_, i) => Math.max(3, ...cells.map((row) => row[i]!.length)));
-  const line = (row: readonly string[]) =>
-    `| ${row.map((cell, i) => cell.padEnd(widths[i]!)).join(" | ")} |`;
-  return [
-    line(cells[0]!),
-    `| ${widths.map((width) => "-".repeat(width)).join(" | ")} |`,
-    ...cells.slice(1).map(line),
-  ];
 }
 
 /** Replaces the generated part of a page's text. */
