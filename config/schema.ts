@@ -180,8 +180,8 @@ export const INTERFACE_FLAGS: readonly { readonly letter: string; readonly doc: 
   },
   {
     letter: "r",
-    doc: "Trust the address in the SDP. Without it, media goes to the SIP message's source " +
-      "address until latching.",
+    doc: "Trust the address in the SDP (rtpproxy's meaning). edgesbc always sends to the SDP " +
+      "address until latching, so it is accepted for compatibility and changes nothing.",
   },
   {
     letter: "c",
