@@ -55,3 +55,75 @@ export class ManualClock implements Clock {
     return this.#timers.size;
   }
 }
+
+/**
+ * A coarse timer wheel: one interval drives every SIP timer, so thousands of live transactions
+ * cost map entries, not runtime timers (each of which the runtime wraps in an object and promise).
+ * Timers fire up to one tick late, which RFC 3261 timers (>= 500 ms) tolerate.
+ */
+export class TimerWheel implements Clock {
+  #tick: number;
+  #nextId = 1;
+  #timers = new Map<number, () => void>();
+  /** Slot number → ids due in it. */
+  #slots = new Map<number, number[]>();
+  #done = 0;
+  #interval: ReturnType<typeof setInterval>;
+
+  constructor(tickMs = 20) {
+    this.#tick = tickMs;
+    this.#done = Math.floor(performance.now() / tickMs);
+    this.#interval = setInterval(() => this.#advance(), tickMs);
+  }
+
+  now(): number {
+    return performance.now();
+  }
+
+  setTimer(fn: () => void, ms: number): number {
+    const id = this.#nextId++;
+    this.#timers.set(id, fn);
+    const slot = Math.max(this.#done + 1, Math.ceil((performance.now() + ms) / this.#tick));
+    const ids = this.#slots.get(slot);
+    if (ids) ids.push(id);
+    else this.#slots.set(slot, [id]);
+    return id;
+  }
+
+  clearTimer(id: number): void {
+    this.#timers.delete(id);
+  }
+
+  #advance(): void {
+    const current = Math.floor(performance.now() / this.#tick);
+    while (this.#done < current) {
+      const slot = ++this.#done;
+      const ids = this.#slots.get(slot);
+      if (!ids) continue;
+      this.#slots.delete(slot);
+      for (const id of ids) {
+        const fn = this.#timers.get(id);
+        if (!fn) continue;
+        this.#timers.delete(id);
+        try {
+          fn();
+        } catch (err) {
+          // One failing timer must not stop the others (the wheel serves every transaction).
+          console.error("Timer callback failed:", err);
+        }
+      }
+    }
+  }
+
+  /** Armed timers; tests and stats use it. */
+  get pending(): number {
+    return this.#timers.size;
+  }
+
+  /** Stops the wheel; armed timers never fire. */
+  close(): void {
+    clearInterval(this.#interval);
+    this.#timers.clear();
+    this.#slots.clear();
+  }
+}

@@ -6,7 +6,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/config.ts";
 import { MediaRelay } from "../rtp/relay.ts";
 import { AdminServer, type AdminSource, metric } from "./admin.ts";
-import { SYSTEM_CLOCK } from "./clock.ts";
+import { TimerWheel } from "./clock.ts";
 import { ProxyCore } from "./core.ts";
 import { setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./pipeline.ts";
@@ -55,9 +55,10 @@ export async function startSbc(config: Config): Promise<Sbc> {
     offerTimeout: config.media.offerTimeout,
   });
   let transport: Transport | undefined = undefined;
+  const wheel = new TimerWheel();
   const core = new ProxyCore({
     config,
-    clock: SYSTEM_CLOCK,
+    clock: wheel,
     send: (t, bytes) =>
       transport
         ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection)
@@ -70,6 +71,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
     const first = await applyScript(core, script);
     if (!first.ok) {
       relay.close();
+      wheel.close();
       throw new Error(first.message);
     }
   }
@@ -86,6 +88,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
   } catch (err) {
     relay.close();
     core.close();
+    wheel.close();
     void transport.close();
     throw err;
   }
@@ -123,6 +126,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
         await new Promise((r) => setTimeout(r, 200));
       }
       core.close();
+      wheel.close();
       relay.close();
       await t.close();
       await admin?.close();

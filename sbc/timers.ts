@@ -26,7 +26,11 @@ export const TIMER = {
   J: 64 * T1,
   /** Non-INVITE client: absorb response retransmissions. */
   K: T4,
-  /** RFC 6026 §7.1: INVITE client and server keep forwarding 2xx retransmissions (Accepted). */
-  L: 64 * T1,
-  M: 64 * T1,
+  /**
+   * RFC 6026 §7.1 Accepted state, kept 5 s instead of 64*T1 (as Kamailio's wait timer does): a 2xx
+   * retransmitted later is still forwarded without a transaction (core.ts), and a caller that had
+   * our 100 Trying no longer retransmits its INVITE, so the long wait only held memory.
+   */
+  L: 5000,
+  M: 5000,
 } as const;
