@@ -22,11 +22,13 @@
  * it: in bridge mode the SDP we send holds an address valid on one side only, and a hop that trusts
  * the marker (a proxying PBX hairpinning the call back through us) would skip the translation.
  *
- * Ports go back to the pool once the socket's pending receive has ended (a few event-loop turns
- * after close), because until then the OS still holds the port.
+ * Sockets come from a backend (rtp/datagram.ts): libc through FFI when `--allow-ffi` is granted
+ * (recvmmsg/sendmmsg, 4 MiB receive buffers, DSCP EF), else `Deno.listenDatagram`. Ports go back
+ * to the pool once the backend says the socket is unbound: at once for FFI, after the pending
+ * receive has ended (a few event-loop turns after close) for Deno.
  *
- * Not done: DSCP/TOS marking (Deno exposes no setsockopt), ICE candidate rewriting, multipart
- * bodies (only `application/sdp` is handled).
+ * Not done: DSCP/TOS marking without FFI (Deno exposes no setsockopt), ICE candidate rewriting,
+ * multipart bodies (only `application/sdp` is handled).
  *
  * @module
  */
@@ -35,6 +37,13 @@ import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
 import { type Clock, SYSTEM_CLOCK } from "../sbc/clock.ts";
 import type { SipMessage } from "../sbc/message.ts";
+import {
+  type BackendName,
+  type DatagramBackend,
+  openBackend,
+  type RelaySocket,
+  type Route,
+} from "./datagram.ts";
 import { type MediaFlags, parseFlags } from "./flags.ts";
 import { decideMedia, MEDIA_ACTION, type OfferState } from "./manage.ts";
 import { PortPool } from "./port_pool.ts";
@@ -56,6 +65,7 @@ import {
 } from "./session.ts";
 
 export type { CallInfo, RelayStats } from "./session.ts";
+export type { BackendName } from "./datagram.ts";
 export type { Clock } from "../sbc/clock.ts";
 
 export interface MediaSide {
@@ -76,6 +86,8 @@ export interface RelayOptions {
   /** Seconds a session may wait for a 2xx to its INVITE. */
   readonly offerTimeout: number;
   readonly clock?: Clock;
+  /** Socket backend; default `ffi` when available (see rtp/datagram.ts), else `deno`. */
+  readonly backend?: BackendName;
 }
 
 export interface MediaContext {
@@ -101,8 +113,6 @@ export type MediaOutcome =
 /** How long a latched source must be silent before another source may take its place. */
 export const LATCH_SILENCE_MS = 2000;
 const SWEEP_MS = 1000;
-/** Largest datagram relayed whole; RTP stays under the path MTU, longer ones are truncated. */
-const RECEIVE_BUFFER = 8192;
 const NONE: MediaOutcome = { kind: "none" };
 const EXHAUSTED: MediaOutcome = { kind: "reject", status: 503, reason: "Media ports exhausted" };
 const BIND_FAILED: MediaOutcome = { kind: "reject", status: 503, reason: "Media relay failure" };
@@ -121,6 +131,7 @@ interface Match {
 /** The relay: owns every media socket and the sweep timer; `close()` frees them all. */
 export class MediaRelay {
   readonly #sides: RelayOptions["sides"];
+  readonly #sockets: DatagramBackend;
   readonly #pools = new Map<string, PortPool>();
   readonly #timeoutMs: number;
   readonly #holdTimeoutMs: number;
@@ -145,6 +156,16 @@ export class MediaRelay {
     this.#holdTimeoutMs = options.holdTimeout * 1000;
     this.#offerTimeoutMs = options.offerTimeout * 1000;
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#sockets = openBackend(
+      [options.sides.external.media, options.sides.internal.media],
+      options.backend,
+    );
+    log.info("rtp.backend {backend}", { backend: this.#sockets.name });
+  }
+
+  /** The socket backend in use. */
+  get backend(): BackendName {
+    return this.#sockets.name;
   }
 
   /** Applies rtpproxy_manage to one message; never throws. */
@@ -205,6 +226,7 @@ export class MediaRelay {
       for (const s of [...list]) this.#delete(s, "closed");
     }
     this.#stopSweep();
+    this.#sockets.close();
     this.#closed = true;
   }
 
@@ -533,13 +555,13 @@ export class MediaRelay {
     for (;;) {
       const port = pool.allocate();
       if (port === undefined) return "exhausted";
-      let rtp: Deno.DatagramConn | undefined;
+      let rtp: RelaySocket | undefined;
       try {
-        rtp = Deno.listenDatagram({ transport: "udp", hostname, port });
-        const rtcp = Deno.listenDatagram({ transport: "udp", hostname, port: port + 1 });
+        rtp = this.#sockets.bind(hostname, port);
+        const rtcp = this.#sockets.bind(hostname, port + 1);
         return newLeg(role, port, rtp, rtcp);
       } catch (e) {
-        rtp?.close();
+        rtp?.close(() => {});
         if (e instanceof Deno.errors.AddrInUse) {
           // Someone else holds it: never hand it out again, try the next pair.
           pool.markBad(port);
@@ -555,66 +577,45 @@ export class MediaRelay {
 
   #startPumps(legs: readonly [Leg, Leg]): void {
     const [a, b] = legs;
-    void this.#pump(a.rtp, a, b, false);
-    void this.#pump(a.rtcp, a, b, true);
-    void this.#pump(b.rtp, b, a, false);
-    void this.#pump(b.rtcp, b, a, true);
+    a.rtp.start(this.#route(a, b, false), b.rtp);
+    a.rtcp.start(this.#route(a, b, true), b.rtcp);
+    b.rtp.start(this.#route(b, a, false), a.rtp);
+    b.rtcp.start(this.#route(b, a, true), a.rtcp);
   }
 
-  /** Hot path: one loop per socket, forwarding each datagram as received. */
-  async #pump(conn: Deno.DatagramConn, from: Leg, to: Leg, rtcp: boolean): Promise<void> {
+  /** Hot path: the decision for each datagram `from` sends, relayed towards `to`. */
+  #route(from: Leg, to: Leg, rtcp: boolean): Route {
     const totals = this.#totals;
-    const out = rtcp ? to.rtcp : to.rtp;
-    // One receive buffer per socket, reused: Deno's default allocates 64 KiB per datagram.
-    // The send is awaited before the next receive overwrites it.
-    const buf = new Uint8Array(RECEIVE_BUFFER);
-    let errors = 0;
-    from.pumps++;
-    for (;;) {
-      let packet: [Uint8Array, Deno.Addr];
-      try {
-        packet = await conn.receive(buf);
-      } catch (e) {
-        // A transient error (an ICMP report) on a live socket: keep receiving, within reason.
-        if (!from.closed && !(e instanceof Deno.errors.BadResource) && ++errors < 100) continue;
-        if (!from.closed) {
-          log.error("rtp.receive.failed {port}: {error}", { port: from.port, error: e });
+    return {
+      forward: (source, bytes) => {
+        if (from.symmetric) {
+          const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
+          if (
+            (latched === undefined || latched.port !== source.port ||
+              latched.hostname !== source.hostname) && !this.#latch(from, source, rtcp, latched)
+          ) {
+            from.drops++;
+            totals.drops++;
+            return null;
+          }
         }
-        // Closed: the socket is unbound now.
-        if (--from.pumps === 0 && from.closed) this.#release(from);
-        return;
-      }
-      errors = 0;
-      const data = packet[0];
-      if (from.symmetric) {
-        const source = packet[1] as Deno.NetAddr;
-        const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
-        if (
-          (latched === undefined || latched.port !== source.port ||
-            latched.hostname !== source.hostname) && !this.#latch(from, source, rtcp, latched)
-        ) {
+        const dest = rtcp ? to.destRtcp : to.destRtp;
+        if (dest === null) {
           from.drops++;
           totals.drops++;
-          continue;
+          return null;
         }
-      }
-      const dest = rtcp ? to.destRtcp : to.destRtp;
-      if (dest === null) {
-        from.drops++;
-        totals.drops++;
-        continue;
-      }
-      from.packets++;
-      from.bytes += data.byteLength;
-      totals.packets++;
-      totals.bytes += data.byteLength;
-      try {
-        await out.send(data, dest);
-      } catch {
-        to.drops++;
-        totals.drops++;
-      }
-    }
+        from.packets++;
+        from.bytes += bytes;
+        totals.packets++;
+        totals.bytes += bytes;
+        return dest;
+      },
+      sendFailed: (count) => {
+        to.drops += count;
+        totals.drops += count;
+      },
+    };
   }
 
   /** Latches `leg` on `source` unless another source is latched and still alive. */
@@ -670,16 +671,14 @@ export class MediaRelay {
   #closeLeg(leg: Leg): void {
     if (leg.closed) return;
     leg.closed = true;
-    for (const conn of [leg.rtp, leg.rtcp]) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
-    // A socket with a receive in flight stays bound until that receive ends: releasing the
-    // port now would make the next bind fail with AddrInUse.
-    if (leg.pumps === 0) this.#release(leg);
+    // The pair goes back to the pool only once both sockets are unbound: a port handed out
+    // earlier would make the next bind fail with AddrInUse.
+    let bound = 2;
+    const unbound = () => {
+      if (--bound === 0) this.#release(leg);
+    };
+    leg.rtp.close(unbound);
+    leg.rtcp.close(unbound);
   }
 
   #release(leg: Leg): void {

@@ -7,6 +7,7 @@
  */
 
 import type { Role } from "../config/config.ts";
+import type { RelaySocket } from "./datagram.ts";
 
 /** 0 = the party whose tag is the session's From tag (the caller), 1 = the other one. */
 export type Party = 0 | 1;
@@ -24,8 +25,8 @@ export interface Leg {
   readonly role: Role;
   /** Local RTP port; RTCP is port + 1. */
   readonly port: number;
-  readonly rtp: Deno.DatagramConn;
-  readonly rtcp: Deno.DatagramConn;
+  readonly rtp: RelaySocket;
+  readonly rtcp: RelaySocket;
   /** The party's SDP has been seen for this stream. */
   sdpKnown: boolean;
   /** Where the party's SDP says it receives; null = nowhere (0.0.0.0 hold, or not known yet). */
@@ -50,8 +51,6 @@ export interface Leg {
   seen: number;
   /** Last time (clock ms) the latched source was known to be sending. */
   lastActive: number;
-  /** Receive loops still running on `rtp`/`rtcp`: the port pair is free only once they end. */
-  pumps: number;
   closed: boolean;
 }
 
@@ -198,8 +197,8 @@ export function touch(leg: Leg, now: number): void {
 export function newLeg(
   role: Role,
   port: number,
-  rtp: Deno.DatagramConn,
-  rtcp: Deno.DatagramConn,
+  rtp: RelaySocket,
+  rtcp: RelaySocket,
 ): Leg {
   return {
     role,
@@ -221,7 +220,6 @@ export function newLeg(
     drops: 0,
     seen: 0,
     lastActive: 0,
-    pumps: 0,
     closed: false,
   };
 }
@@ -246,7 +244,7 @@ export function sameAddr(a: Deno.NetAddr | null, b: Deno.NetAddr | null): boolea
   return a === b || (a !== null && b !== null && a.hostname === b.hostname && a.port === b.port);
 }
 
-/** A UDP address for `DatagramConn.send()`. */
+/** A UDP address, as the relay sockets send to and report sources. */
 export function udp(hostname: string, port: number): Deno.NetAddr {
   return { transport: "udp", hostname, port };
 }

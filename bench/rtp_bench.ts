@@ -1,0 +1,967 @@
+/**
+ * RTP relay benchmark: edgesbc (the real process, calls set up over SIP; once with FFI sockets,
+ * once without --allow-ffi on Deno sockets) against rtpengine in userspace (calls set up over its
+ * ng protocol), with the same load generator, bench/rtp_load.c.
+ *
+ * Each call is one audio stream, 172-byte packets at 50/s in both directions: the phone on
+ * 127.0.1.10 sends to the relay's external address 127.0.1.1, the PBX on 127.0.2.10 to the
+ * internal 127.0.2.1. The number of calls ramps up until 0.1% or more of the packets are lost,
+ * then bisects; the relay is pinned to one core and the generator to the other.
+ * Writes the result between `<!-- rtp:begin -->` and `<!-- rtp:end -->` in docs/benchmarks.md.
+ *
+ *   deno run -A bench/rtp_bench.ts [--only edgesbc-ffi|edgesbc-deno|rtpengine] [--seconds 5]
+ *     [--no-docs] [--notes TEXT]
+ *
+ * Traffic stays on loopback; every loop is bounded in count and time.
+ */
+
+import { parseArgs } from "node:util";
+import { BENCHMARKS_MD, writeSection } from "./docs_section.ts";
+
+const REPO_ROOT = new URL("../", import.meta.url).pathname;
+const PHONE = "127.0.1.10";
+const PBX = "127.0.2.10";
+const EXTERNAL = "127.0.1.1";
+const INTERNAL = "127.0.2.1";
+/** SIP ports of bench slot n (one per system, all running at once): 27060 + 10n and up. */
+const SIP_PORT_BASE = 27060;
+const NG_PORT = 22222;
+/** Relay port range of bench slot n: 3500 pairs per media address from 10000 + 7000n. */
+function relayPorts(slot: number): [number, number] {
+  return [10000 + 7000 * slot, 16999 + 7000 * slot];
+}
+/**
+ * Every call's phone end is 127.0.1.10:20000 and its PBX end 127.0.2.10:20000: a relay tells
+ * streams apart by its own ports, and one socket per side keeps the generator cheap.
+ */
+const ENDPOINT_PORT = 20000;
+const MAX_CALLS = 3000;
+const RATE = 50;
+const PACKET_SIZE = 172;
+const LOSS_LIMIT = 0.001;
+const MAX_RUNS = 16;
+const HALF_RUNS = 3;
+const RELAY_CPU = "1";
+const LOAD_CPU = "0";
+
+interface LoadResult {
+  flows: number;
+  sent: number;
+  received: number;
+  /** Received more than 100 ms after sending: counted as lost. */
+  late: number;
+  sendErrors: number;
+  foreign: number;
+  stale: number;
+  silentFlows: number;
+  p50us: number;
+  p99us: number;
+  p999us: number;
+  maxLagUs: number;
+  lagOver1ms: number;
+}
+
+interface Run {
+  calls: number;
+  pps: number;
+  loss: number;
+  cpuUsPerPacket: number;
+  /** Share of one core the relay process used during the run. */
+  cpuLoad: number;
+  /** UDP datagrams the kernel dropped for a full receive buffer, any socket, during the run. */
+  rcvbufErrors: number;
+  /** Per core, share of the run's time: user, system, softirq, idle, steal. */
+  cores: CoreShare[];
+  load: LoadResult;
+}
+
+interface CoreShare {
+  user: number;
+  system: number;
+  softirq: number;
+  idle: number;
+  steal: number;
+}
+
+/** Per-core tick counters from /proc/stat: user, nice, system, idle, iowait, irq, softirq, steal. */
+function coreTicks(): number[][] {
+  return Deno.readTextFileSync("/proc/stat").split("\n")
+    .filter((l) => /^cpu\d/.test(l))
+    .map((l) => l.split(/\s+/).slice(1, 9).map(Number));
+}
+
+function coreShare(a: number[], b: number[]): CoreShare {
+  const d = b.map((v, i) => v - a[i]!);
+  const total = d.reduce((x, y) => x + y, 0) || 1;
+  return {
+    user: (d[0]! + d[1]!) / total,
+    system: (d[2]! + d[5]!) / total,
+    softirq: d[6]! / total,
+    idle: (d[3]! + d[4]!) / total,
+    steal: d[7]! / total,
+  };
+}
+
+/** A relay under test: sets up calls, reports its pid, stops. */
+interface System {
+  readonly name: string;
+  readonly version: string;
+  readonly pid: number;
+  /** Media addresses per call index: where the phone and the PBX send. */
+  ensureCalls(n: number): Promise<void>;
+  relayPorts(i: number): { external: number; internal: number };
+  stop(): Promise<void>;
+}
+
+interface SystemResult {
+  name: string;
+  version: string;
+  runs: Run[];
+  best: Run | undefined;
+  half: Run | undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generator
+
+async function compileLoad(dir: string): Promise<string> {
+  const out = `${dir}/rtp_load`;
+  const { success, stderr } = await new Deno.Command("cc", {
+    args: ["-O2", "-o", out, `${REPO_ROOT}bench/rtp_load.c`],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) throw new Error(`cc failed: ${new TextDecoder().decode(stderr)}`);
+  return out;
+}
+
+async function runLoad(
+  binary: string,
+  dir: string,
+  system: System,
+  calls: number,
+  seconds: number,
+): Promise<Run> {
+  const lines: string[] = [];
+  for (let i = 0; i < calls; i++) {
+    const port = ENDPOINT_PORT;
+    const relay = system.relayPorts(i);
+    // pairs: the phone's packets arrive at the PBX and the other way round
+    lines.push(`${PHONE} ${port} ${EXTERNAL} ${relay.external}`);
+    lines.push(`${PBX} ${port} ${INTERNAL} ${relay.internal}`);
+  }
+  const flows = `${dir}/flows.txt`;
+  await Deno.writeTextFile(flows, lines.join("\n") + "\n");
+  await settle(system.pid);
+  const drops = rcvbufErrors();
+  const cores = coreTicks();
+  const before = cpuTicks(system.pid);
+  const started = performance.now();
+  const { success, stdout, stderr } = await new Deno.Command("taskset", {
+    args: [
+      "-c",
+      LOAD_CPU,
+      binary,
+      flows,
+      `${RATE}`,
+      `${seconds}`,
+      `${PACKET_SIZE}`,
+      `${++runId}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout((seconds + 30) * 1000),
+  }).output();
+  const elapsed = (performance.now() - started) / 1000;
+  const ticks = cpuTicks(system.pid) - before;
+  const coresAfter = coreTicks();
+  if (!success) throw new Error(`rtp_load failed: ${new TextDecoder().decode(stderr)}`);
+  const load = JSON.parse(new TextDecoder().decode(stdout)) as LoadResult;
+  const cpuUs = ticks * 1e6 / CLOCK_TICKS;
+  // priming packets (3 per flow) are relayed too
+  const relayed = load.received + 3 * load.flows;
+  return {
+    calls,
+    pps: calls * 2 * RATE,
+    loss: load.sent === 0 ? 1 : 1 - (load.received - load.late) / load.sent,
+    cpuUsPerPacket: relayed === 0 ? 0 : cpuUs / relayed,
+    cpuLoad: cpuUs / 1e6 / elapsed,
+    rcvbufErrors: rcvbufErrors() - drops,
+    cores: coresAfter.map((after, c) => coreShare(cores[c]!, after)),
+    load,
+  };
+}
+
+const CLOCK_TICKS = 100;
+let runId = 0;
+
+/** Waits (at most 15 s) until the relay has used no CPU for half a second: backlog drained. */
+async function settle(pid: number): Promise<void> {
+  const end = Date.now() + 15_000;
+  let last = cpuTicks(pid);
+  let quiet = 0;
+  while (quiet < 2 && Date.now() < end) {
+    await sleep(250);
+    const now = cpuTicks(pid);
+    quiet = now - last <= 1 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
+/** The kernel's count of UDP datagrams dropped on a full receive buffer (/proc/net/snmp). */
+function rcvbufErrors(): number {
+  const lines = Deno.readTextFileSync("/proc/net/snmp").split("\n").filter((l) =>
+    l.startsWith("Udp:")
+  );
+  const names = lines[0]!.split(/\s+/);
+  const values = lines[1]!.split(/\s+/);
+  return Number(values[names.indexOf("RcvbufErrors")]);
+}
+
+/** utime + stime of a process, all threads, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // the command name may hold spaces: fields count from after its closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+function pct(x: number): string {
+  return `${Math.round(x * 100)}%`;
+}
+
+function passes(run: Run): boolean {
+  return run.loss < LOSS_LIMIT && run.load.silentFlows === 0;
+}
+
+/**
+ * Ramps the number of calls up by 1.5x until a system loses packets, then bisects three times.
+ * The systems take turns at each level (in rotating order), so a neighbour's burst on a shared
+ * machine hits them alike; a failed run is retried once.
+ */
+async function measureAll(
+  binary: string,
+  dir: string,
+  systems: System[],
+  seconds: number,
+): Promise<SystemResult[]> {
+  const states = systems.map((system) => ({
+    system,
+    runs: [] as Run[],
+    good: undefined as Run | undefined,
+    bad: undefined as Run | undefined,
+  }));
+  type State = typeof states[number];
+  const run = async (st: State, calls: number): Promise<Run> => {
+    const { system } = st;
+    await system.ensureCalls(calls);
+    const r = await runLoad(binary, dir, system, calls, seconds);
+    st.runs.push(r);
+    console.error(
+      `${system.name}: ${r.calls} calls ${r.pps} pps loss ${(r.loss * 100).toFixed(3)}% ` +
+        `cpu ${r.cpuUsPerPacket.toFixed(2)} us/pkt (${pct(r.cpuLoad)} core) ` +
+        `rcvbuf drops ${r.rcvbufErrors} stale ${r.load.stale} cores ${
+          r.cores.map((c) =>
+            `[us ${pct(c.user)} sy ${pct(c.system)} si ${pct(c.softirq)} id ${pct(c.idle)}]`
+          ).join(" ")
+        } p50 ${r.load.p50us} p99 ${r.load.p99us} us, gen lag max ${r.load.maxLagUs} us`,
+    );
+    return r;
+  };
+  /** One level for one system: a run, and a second one if the first failed. */
+  const level = async (st: State, calls: number): Promise<Run> => {
+    const r = await run(st, calls);
+    if (passes(r) || st.runs.length >= MAX_RUNS) return r;
+    return await run(st, calls);
+  };
+  let turn = 0;
+  const inTurn = (list: State[]) => {
+    turn++;
+    return list.map((_, i) => list[(i + turn) % list.length]!);
+  };
+  let calls = Number(Deno.env.get("RTP_BENCH_START") ?? 50);
+  for (;;) {
+    const climbing = states.filter((st) => st.bad === undefined && st.runs.length < MAX_RUNS);
+    if (climbing.length === 0 || calls > MAX_CALLS) break;
+    for (const st of inTurn(climbing)) {
+      const r = await level(st, calls);
+      if (passes(r)) st.good = r;
+      else st.bad = r;
+    }
+    const next = Math.min(MAX_CALLS, Math.ceil(calls * 1.5 / 10) * 10);
+    if (next === calls) break;
+    calls = next;
+  }
+  for (let step = 0; step < 3; step++) {
+    for (const st of inTurn(states)) {
+      const { good, bad } = st;
+      if (good === undefined || bad === undefined || st.runs.length >= MAX_RUNS) continue;
+      const mid = Math.round((good.calls + bad.calls) / 20) * 10;
+      if (mid <= good.calls || mid >= bad.calls) continue;
+      const r = await level(st, mid);
+      if (passes(r)) st.good = r;
+      else st.bad = r;
+    }
+  }
+  // Latency at half load: three turns each, the run with the median p99 reported, since one
+  // neighbour's burst sets a single run's p99.
+  const halves = new Map<State, Run[]>();
+  for (let k = 0; k < HALF_RUNS; k++) {
+    for (const st of inTurn(states)) {
+      if (st.good === undefined) continue;
+      const r = await run(st, Math.max(10, Math.round(st.good.calls / 20) * 10));
+      halves.set(st, [...(halves.get(st) ?? []), r]);
+    }
+  }
+  return states.map((st) => {
+    const sorted = (halves.get(st) ?? []).sort((a, b) => a.load.p99us - b.load.p99us);
+    return {
+      name: st.system.name,
+      version: st.system.version,
+      runs: st.runs,
+      best: st.good,
+      half: sorted[Math.floor(sorted.length / 2)],
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// edgesbc, set up over SIP
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function sdp(ip: string, port: number, id: number): string {
+  return [
+    "v=0",
+    `o=- ${id} 1 IN IP4 ${ip}`,
+    "s=-",
+    `c=IN IP4 ${ip}`,
+    "t=0 0",
+    `m=audio ${port} RTP/AVP 8`,
+    "a=rtpmap:8 PCMA/8000",
+    "a=sendrecv",
+    "",
+  ].join("\r\n");
+}
+
+function sdpPort(body: string): number | undefined {
+  const m = /^m=audio (\d+)/m.exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+function headerValues(text: string, name: string): string[] {
+  const head = text.slice(0, text.indexOf("\r\n\r\n"));
+  const out: string[] = [];
+  for (const line of head.split("\r\n").slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === name) {
+      out.push(line.slice(colon + 1).trim());
+    }
+  }
+  return out;
+}
+
+function bodyOf(text: string): string {
+  return text.slice(text.indexOf("\r\n\r\n") + 4);
+}
+
+/** The SBC process; `ffi` false runs it without --allow-ffi, so the relay uses Deno sockets. */
+async function startEdgesbc(dir: string, ffi: boolean, slot: number): Promise<System> {
+  const SIP_PORT = SIP_PORT_BASE + 10 * slot;
+  const PHONE_SIP_PORT = SIP_PORT + 1;
+  const PBX_SIP_PORT = SIP_PORT + 2;
+  const RELAY_PORTS = relayPorts(slot);
+  const config = `[interfaces.external]
+role = "external"
+sip = ["udp:${EXTERNAL}:${SIP_PORT}"]
+media = "${EXTERNAL}"
+
+[interfaces.internal]
+role = "internal"
+sip = ["udp:${INTERNAL}:${SIP_PORT}"]
+media = "${INTERNAL}"
+
+[media]
+ports = [${RELAY_PORTS[0]}, ${RELAY_PORTS[1]}]
+timeout = 3600
+
+[pbx]
+address = "udp:${PBX}:${PBX_SIP_PORT}"
+`;
+  await Deno.writeTextFile(`${dir}/bench${slot}.toml`, config);
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      RELAY_CPU,
+      Deno.execPath(),
+      "run",
+      ...(ffi ? ["-A"] : ["--allow-net", "--allow-read", "--allow-env", "--allow-sys"]),
+      "main.ts",
+      "run",
+      "-c",
+      `${dir}/bench${slot}.toml`,
+    ],
+    cwd: REPO_ROOT,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const errLog = (async () => {
+    const file = await Deno.open(`${dir}/edgesbc${slot}.err`, { write: true, create: true });
+    await child.stderr.pipeTo(file.writable);
+  })();
+  const phone = Deno.listenDatagram({ transport: "udp", hostname: PHONE, port: PHONE_SIP_PORT });
+  const pbx = Deno.listenDatagram({ transport: "udp", hostname: PBX, port: PBX_SIP_PORT });
+  const ports: { external: number; internal: number }[] = [];
+  const waiting = new Map<string, (external: number) => void>();
+  const answered = new Map<string, Uint8Array>();
+  let setUp = 0;
+
+  // Fake PBX: answers every INVITE with 200 + SDP, remembers the relay's internal port.
+  const pbxLoop = (async () => {
+    for (;;) {
+      let packet: [Uint8Array, Deno.Addr];
+      try {
+        packet = await pbx.receive();
+      } catch {
+        return;
+      }
+      const text = dec.decode(packet[0]);
+      if (!text.startsWith("INVITE ")) continue;
+      const callId = headerValues(text, "call-id")[0] ?? "";
+      const i = Number(callId.split("-")[1]);
+      let reply = answered.get(callId);
+      if (reply === undefined) {
+        const internal = sdpPort(bodyOf(text));
+        if (internal === undefined) continue;
+        ports[i] = { external: 0, internal };
+        const body = sdp(PBX, ENDPOINT_PORT, i);
+        reply = enc.encode(
+          [
+            "SIP/2.0 200 OK",
+            ...headerValues(text, "via").map((v) => `Via: ${v}`),
+            ...headerValues(text, "record-route").map((v) => `Record-Route: ${v}`),
+            `From: ${headerValues(text, "from")[0]}`,
+            `To: ${headerValues(text, "to")[0]};tag=b${i}`,
+            `Call-ID: ${callId}`,
+            `CSeq: ${headerValues(text, "cseq")[0]}`,
+            `Contact: <sip:pbx@${PBX}:${PBX_SIP_PORT}>`,
+            "Content-Type: application/sdp",
+            `Content-Length: ${body.length}`,
+            "",
+            body,
+          ].join("\r\n"),
+        );
+        answered.set(callId, reply);
+      }
+      await pbx.send(reply, packet[1]);
+    }
+  })();
+
+  // Fake phone: takes the 200's SDP port, ACKs along the route set.
+  const phoneLoop = (async () => {
+    for (;;) {
+      let packet: [Uint8Array, Deno.Addr];
+      try {
+        packet = await phone.receive();
+      } catch {
+        return;
+      }
+      const text = dec.decode(packet[0]);
+      if (!text.startsWith("SIP/2.0 200")) continue;
+      const callId = headerValues(text, "call-id")[0] ?? "";
+      const external = sdpPort(bodyOf(text));
+      const done = waiting.get(callId);
+      if (external === undefined || done === undefined) continue;
+      waiting.delete(callId);
+      const i = Number(callId.split("-")[1]);
+      const routes = headerValues(text, "record-route").flatMap((v) => v.split(",")).reverse();
+      const ack = [
+        `ACK sip:pbx@${PBX}:${PBX_SIP_PORT} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${PHONE}:${PHONE_SIP_PORT};branch=z9hG4bK-ack-${i};rport`,
+        ...routes.map((r) => `Route: ${r.trim()}`),
+        "Max-Forwards: 70",
+        `From: ${headerValues(text, "from")[0]}`,
+        `To: ${headerValues(text, "to")[0]}`,
+        `Call-ID: ${callId}`,
+        "CSeq: 1 ACK",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      await phone.send(enc.encode(ack), packet[1]);
+      done(external);
+    }
+  })();
+
+  const invite = (i: number): Promise<void> => {
+    const callId = `rtpbench-${i}-${Date.now()}`;
+    const body = sdp(PHONE, ENDPOINT_PORT, i);
+    const msg = enc.encode(
+      [
+        `INVITE sip:bench@${EXTERNAL}:${SIP_PORT} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${PHONE}:${PHONE_SIP_PORT};branch=z9hG4bK-inv-${i}-${Date.now()};rport`,
+        "Max-Forwards: 70",
+        `From: <sip:phone@${PHONE}>;tag=p${i}`,
+        `To: <sip:bench@${EXTERNAL}>`,
+        `Call-ID: ${callId}`,
+        "CSeq: 1 INVITE",
+        `Contact: <sip:phone@${PHONE}:${PHONE_SIP_PORT}>`,
+        "Content-Type: application/sdp",
+        `Content-Length: ${body.length}`,
+        "",
+        body,
+      ].join("\r\n"),
+    );
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiting.delete(callId);
+        reject(new Error(`call ${i} not answered within 5 s`));
+      }, 5000);
+      waiting.set(callId, (external) => {
+        clearTimeout(timer);
+        ports[i]!.external = external;
+        resolve();
+      });
+      phone.send(msg, { transport: "udp", hostname: EXTERNAL, port: SIP_PORT }).catch(reject);
+    });
+  };
+
+  const stop = async () => {
+    phone.close();
+    pbx.close();
+    await Promise.allSettled([phoneLoop, pbxLoop]);
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+    await errLog.catch(() => {});
+  };
+
+  let exited = false;
+  child.status.then(() => exited = true);
+  try {
+    await waitFor(fetchOptions, 15_000);
+    // another SBC on the same port would answer the probe while ours failed to bind
+    await sleep(500);
+    if (exited) throw new Error(`edgesbc exited at start; its log: ${dir}/edgesbc${slot}.err`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+
+  const version = (await commandOutput(Deno.execPath(), ["--version"])).split("\n")[0] ?? "";
+  return {
+    name: ffi ? "edgesbc, FFI sockets" : "edgesbc, Deno sockets",
+    version: `edgesbc (${version})`,
+    pid: child.pid,
+    async ensureCalls(n: number) {
+      const started = Date.now();
+      while (setUp < n) {
+        const batch: Promise<void>[] = [];
+        for (let k = 0; k < 50 && setUp < n; k++) batch.push(invite(setUp++));
+        await Promise.all(batch);
+      }
+      if (Date.now() - started > 100) {
+        console.error(`edgesbc: ${n} calls set up (${Date.now() - started} ms)`);
+      }
+      // let the relay's pumps start
+      await sleep(200);
+    },
+    relayPorts: (i) => ports[i]!,
+    stop,
+  };
+
+  /** The SBC answers an OPTIONS on its external SIP socket. */
+  async function fetchOptions(): Promise<boolean> {
+    const probe = Deno.listenDatagram({ transport: "udp", hostname: PHONE, port: 0 });
+    try {
+      const port = (probe.addr as Deno.NetAddr).port;
+      const msg = [
+        `OPTIONS sip:${EXTERNAL}:${SIP_PORT} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${PHONE}:${port};branch=z9hG4bK-probe-${Date.now()}`,
+        "Max-Forwards: 70",
+        `From: <sip:probe@${PHONE}>;tag=probe`,
+        `To: <sip:${EXTERNAL}>`,
+        `Call-ID: probe-${Date.now()}`,
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      await probe.send(enc.encode(msg), { transport: "udp", hostname: EXTERNAL, port: SIP_PORT });
+      const reply = await Promise.race([probe.receive(), sleep(300).then(() => undefined)]);
+      return reply !== undefined;
+    } finally {
+      probe.close();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rtpengine, set up over the ng protocol (bencode over UDP)
+
+type Bencode = string | number | Bencode[] | { [key: string]: Bencode };
+
+function bencode(value: Bencode): string {
+  if (typeof value === "number") return `i${Math.trunc(value)}e`;
+  if (typeof value === "string") return `${enc.encode(value).length}:${value}`;
+  if (Array.isArray(value)) return `l${value.map(bencode).join("")}e`;
+  const keys = Object.keys(value).sort();
+  return `d${keys.map((k) => bencode(k) + bencode(value[k]!)).join("")}e`;
+}
+
+/** Decodes bencode (strings as UTF-8; enough for ng replies). */
+function bdecode(text: string): Bencode {
+  let pos = 0;
+  const next = (): Bencode => {
+    const c = text[pos];
+    if (c === "i") {
+      const end = text.indexOf("e", pos);
+      const n = Number(text.slice(pos + 1, end));
+      pos = end + 1;
+      return n;
+    }
+    if (c === "l") {
+      pos++;
+      const list: Bencode[] = [];
+      while (text[pos] !== "e" && pos < text.length) list.push(next());
+      pos++;
+      return list;
+    }
+    if (c === "d") {
+      pos++;
+      const dict: { [key: string]: Bencode } = {};
+      while (text[pos] !== "e" && pos < text.length) {
+        const key = next() as string;
+        dict[key] = next();
+      }
+      pos++;
+      return dict;
+    }
+    const colon = text.indexOf(":", pos);
+    const len = Number(text.slice(pos, colon));
+    pos = colon + 1 + len;
+    return text.slice(colon + 1, colon + 1 + len);
+  };
+  return next();
+}
+
+async function startRtpengine(dir: string, slot: number): Promise<System> {
+  const RELAY_PORTS = relayPorts(slot);
+  const child = new Deno.Command("taskset", {
+    args: [
+      "-c",
+      RELAY_CPU,
+      "rtpengine",
+      "--config-file=none",
+      "--table=-1",
+      `--interface=ext/${EXTERNAL}`,
+      `--interface=int/${INTERNAL}`,
+      `--listen-ng=127.0.0.1:${NG_PORT}`,
+      "--foreground",
+      "--log-stderr",
+      "--log-level=4",
+      `--port-min=${RELAY_PORTS[0]}`,
+      `--port-max=${RELAY_PORTS[1]}`,
+      "--timeout=3600",
+      "--silent-timeout=3600",
+      ...(Deno.env.get("RTPENGINE_ARGS")?.split(" ").filter((a) => a) ?? []),
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const errLog = (async () => {
+    const file = await Deno.open(`${dir}/rtpengine.err`, { write: true, create: true });
+    await child.stderr.pipeTo(file.writable);
+  })();
+  const ng = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const pending = new Map<string, (reply: { [key: string]: Bencode }) => void>();
+  const loop = (async () => {
+    for (;;) {
+      let packet: [Uint8Array, Deno.Addr];
+      try {
+        packet = await ng.receive();
+      } catch {
+        return;
+      }
+      const text = dec.decode(packet[0]);
+      const space = text.indexOf(" ");
+      const done = pending.get(text.slice(0, space));
+      if (done === undefined) continue;
+      pending.delete(text.slice(0, space));
+      done(bdecode(text.slice(space + 1)) as { [key: string]: Bencode });
+    }
+  })();
+  let cookies = 0;
+  const command = (msg: { [key: string]: Bencode }, ms = 2000) => {
+    const cookie = `c${++cookies}`;
+    return new Promise<{ [key: string]: Bencode }>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(cookie);
+        reject(new Error(`ng ${msg.command} not answered`));
+      }, ms);
+      pending.set(cookie, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      ng.send(enc.encode(`${cookie} ${bencode(msg)}`), {
+        transport: "udp",
+        hostname: "127.0.0.1",
+        port: NG_PORT,
+      }).catch(reject);
+    });
+  };
+  const ports: { external: number; internal: number }[] = [];
+  let setUp = 0;
+  const call = async (i: number) => {
+    const callId = `rtpbench-${i}`;
+    const offer = await command({
+      command: "offer",
+      "call-id": callId,
+      "from-tag": `p${i}`,
+      sdp: sdp(PHONE, ENDPOINT_PORT, i),
+      direction: ["ext", "int"],
+    });
+    const answer = await command({
+      command: "answer",
+      "call-id": callId,
+      "from-tag": `p${i}`,
+      "to-tag": `b${i}`,
+      sdp: sdp(PBX, ENDPOINT_PORT, i),
+    });
+    const internal = sdpPort(String(offer.sdp ?? ""));
+    const external = sdpPort(String(answer.sdp ?? ""));
+    if (internal === undefined || external === undefined) {
+      throw new Error(`rtpengine call ${i}: ${JSON.stringify(offer)} ${JSON.stringify(answer)}`);
+    }
+    ports[i] = { external, internal };
+  };
+  const stop = async () => {
+    ng.close();
+    await loop;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+    await errLog.catch(() => {});
+  };
+  try {
+    await waitFor(async () => {
+      try {
+        const r = await command({ command: "ping" }, 300);
+        return r.result === "pong";
+      } catch {
+        return false;
+      }
+    }, 15_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  const version = (await commandOutput("rtpengine", ["--version"])).trim();
+  return {
+    name: "rtpengine",
+    version: `rtpengine ${version.replace(/^Version:\s*/, "")} (userspace, --table=-1)`,
+    pid: child.pid,
+    async ensureCalls(n: number) {
+      while (setUp < n) {
+        const batch: Promise<void>[] = [];
+        for (let k = 0; k < 50 && setUp < n; k++) batch.push(call(setUp++));
+        await Promise.all(batch);
+      }
+      await sleep(200);
+    },
+    relayPorts: (i) => ports[i]!,
+    stop,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`not ready within ${ms} ms`);
+}
+
+async function commandOutput(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await new Deno.Command(cmd, {
+      args,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return dec.decode(stdout) + dec.decode(stderr);
+  } catch {
+    return "";
+  }
+}
+
+function machine(): string {
+  const cpu = /model name\s*:\s*(.*)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "?";
+  const mem = Math.round(Deno.systemMemoryInfo().total / 2 ** 30);
+  return `${cpu}, ${navigator.hardwareConcurrency} cores, ${mem} GiB, Linux ${Deno.osRelease()}`;
+}
+
+function formatRuns(results: SystemResult[]): string {
+  const row = (r: SystemResult) => {
+    const b = r.best;
+    const h = r.half;
+    const max = b ? `${b.pps.toLocaleString("en-US")} (${b.calls} calls)` : "—";
+    const cpu = b ? b.cpuUsPerPacket.toFixed(2) : "—";
+    const lat = h ? `${fmtUs(h.load.p50us)} / ${fmtUs(h.load.p99us)}` : "—";
+    const ratio = b && rtpengine?.best ? (b.pps / rtpengine.best.pps).toFixed(2) : "—";
+    return `| ${r.name} | ${max} | ${cpu} | ${lat} | ${ratio} |`;
+  };
+  const rtpengine = results.find((r) => r.name === "rtpengine");
+  return [
+    "| system | max packets/s relayed, loss < 0.1% | CPU µs/packet at max | added latency at half load, median / p99 | ÷ rtpengine |",
+    "| --- | ---: | ---: | ---: | ---: |",
+    ...results.map(row),
+  ].join("\n");
+}
+
+function fmtUs(us: number): string {
+  return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} µs`;
+}
+
+function runTable(r: SystemResult): string {
+  return [
+    `${r.name} runs:`,
+    "",
+    "| calls | packets/s | loss | CPU µs/packet | relay CPU | CPU 1 user / sys / softirq / idle | median / p99 latency | generator max lag |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...r.runs.map((x) => {
+      const c = x.cores[Number(RELAY_CPU)];
+      const core = c
+        ? `${pct(c.user)} / ${pct(c.system)} / ${pct(c.softirq)} / ${pct(c.idle)}`
+        : "—";
+      return `| ${x.calls} | ${x.pps.toLocaleString("en-US")} | ${(x.loss * 100).toFixed(3)}% | ` +
+        `${x.cpuUsPerPacket.toFixed(2)} | ${pct(x.cpuLoad)} | ${core} | ` +
+        `${fmtUs(x.load.p50us)} / ${fmtUs(x.load.p99us)} | ${fmtUs(x.load.maxLagUs)} |`;
+    }),
+  ].join("\n");
+}
+
+/** What the numbers mean for edgesbc: the mechanism, not one run's figures. */
+const LIMITS = `What limits edgesbc:
+
+- **Deno sockets** (\`Deno.listenDatagram\`; the fallback without \`--allow-ffi\`, and what
+  edgesbc had before the FFI backend): every datagram is one \`receive()\` and one awaited
+  \`send()\` through Deno's op layer and tokio (a promise round trip each, a \`NetAddr\` and a
+  buffer view per packet) in one async loop per socket, four per stream. The single JS thread
+  fills its core at about a third of rtpengine's rate, and near that point latency climbs fast:
+  thousands of loops take turns on one event loop.
+- **FFI sockets** (rtp/ffi_socket.ts, the default with \`--allow-ffi\`): per packet the kernel
+  work is what rtpengine does (one recvmmsg per ready socket, one sendmmsg per batch; at 50
+  packets/s per socket a batch is mostly one packet), and the JS on top is a few typed-array reads
+  and writes plus the relay's latch check. strace of the main thread at 20k packets/s: sendmmsg
+  about 70% and recvmmsg about 25% of syscall time. CPU per packet falls as the rate rises
+  because at low rates most of it is waking the receiver on the other core (loopback delivery runs
+  inside the sender's sendmmsg, and a cross-core wake-up is dear in this VM); rtpengine shows
+  the same curve. \`epoll_wait\` blocks on a runtime thread (a nonblocking FFI call, about 25 µs
+  per round trip); after each wake-up the relay keeps polling with a zero timeout until about
+  15 µs pass without a packet, so a loaded relay rarely takes that hop. Sockets get a 4 MiB
+  receive buffer and DSCP EF (IP_TOS 0xB8). IPv4 media addresses only (IPv6 uses Deno sockets).
+- **The ceiling is one core**: one JS thread runs all of edgesbc, SIP included. More would take
+  Workers owning partitioned port ranges; this 2-core machine, one core for the generator,
+  cannot show that.`;
+
+function describe(results: SystemResult[], seconds: number, notes: string): string {
+  return [
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.`,
+    `Versions: ${[...new Set(results.map((r) => r.version))].join("; ")}.`,
+    "",
+    formatRuns(results),
+    "",
+    LIMITS,
+    ...(notes.trim() ? ["", notes.trim()] : []),
+    "",
+    "How it is measured: one audio stream per call, 172-byte RTP packets (12-byte header + 160 " +
+    "bytes G.711) at 50 packets/s in each direction, so a call is 100 packets/s through the " +
+    `relay. The phone ends sit on ${PHONE}, the PBX ends on ${PBX}; edgesbc's calls are set up ` +
+    "over SIP (INVITE/200/ACK through the SBC, the bench playing phone and PBX), rtpengine's over " +
+    "its ng protocol (`offer` with `direction: [ext, int]`, then `answer`). Each run sends for " +
+    `${seconds} s after 3 priming packets per endpoint (latching). Lost = not delivered, or ` +
+    "delivered more than 100 ms late (a phone's jitter buffer would drop it; a relay that falls " +
+    "behind only queues, and its deep socket buffers would hide that in a short run). The relay " +
+    "is pinned to CPU 1 (`taskset`, all its threads), the load generator (bench/rtp_load.c: one " +
+    "thread, sendmmsg/recvmmsg on one socket per side, ppoll between sends, the send time in each " +
+    "payload) to CPU 0. CPU µs/packet is the relay's utime + stime from /proc/PID/stat over the " +
+    "run divided by the packets it relayed; softirq work the kernel does for its packets is not " +
+    "in it. Latency is from the generator's send to its receive, so it includes two loopback hops " +
+    "and the generator's own wake-ups; it is measured at half the maximum rate, three runs, the " +
+    "one with the median p99 shown. The ramp " +
+    "multiplies the calls by 1.5 until a run loses 0.1% or more (one retry), then bisects three " +
+    "times. All three relays run at once (idle unless measured) and take turns at each level, " +
+    "so a neighbour's burst hits them alike: the machine is shared with other work (see the " +
+    "CPU 1 columns), single runs are noisy, and a stall of the generator (its max lag) shows up " +
+    "as loss.",
+    "",
+    "Reproduce: `deno run -A bench/rtp_bench.ts` (needs `cc`, `taskset`, `rtpengine`; " +
+    "`--only edgesbc-ffi|edgesbc-deno|rtpengine` runs one system, `--no-docs` only prints).",
+    "",
+    ...results.flatMap((r) => [runTable(r), ""]),
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      only: { type: "string" },
+      seconds: { type: "string", default: "5" },
+      "no-docs": { type: "boolean", default: false },
+      notes: { type: "string", default: "" },
+    },
+  });
+  const seconds = Math.min(30, Math.max(1, Number(values.seconds)));
+  const dir = await Deno.makeTempDir({ prefix: "edgesbc-rtp-bench-" });
+  const binary = await compileLoad(dir);
+  const systems: [string, (dir: string, slot: number) => Promise<System>][] = [
+    ["edgesbc-ffi", (d, slot) => startEdgesbc(d, true, slot)],
+    ["edgesbc-deno", (d, slot) => startEdgesbc(d, false, slot)],
+    ["rtpengine", startRtpengine],
+  ];
+  const running: System[] = [];
+  let results: SystemResult[] = [];
+  try {
+    for (const [slot, [name, start]] of systems.entries()) {
+      if (values.only !== undefined && values.only !== name) continue;
+      if (name === "rtpengine" && (await commandOutput("rtpengine", ["--version"])) === "") {
+        console.error("rtpengine not installed: skipped");
+        continue;
+      }
+      running.push(await start(dir, slot));
+    }
+    results = await measureAll(binary, dir, running, seconds);
+  } finally {
+    for (const system of running) await system.stop();
+  }
+  const section = describe(results, seconds, values.notes);
+  console.log(section);
+  if (!values["no-docs"] && results.length === systems.length) {
+    // the heading sits inside the markers (bench/docs_section.ts), unless it is already above
+    const text = await Deno.readTextFile(BENCHMARKS_MD).catch(() => "");
+    const headed = /## RTP relay\s*<!-- rtp:begin -->/.test(text);
+    await writeSection("rtp", headed ? section : `## RTP relay\n\n${section}`);
+  }
+  await Deno.remove(dir, { recursive: true });
+}
+
+if (import.meta.main) await main();

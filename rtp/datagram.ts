@@ -1,0 +1,62 @@
+/**
+ * The relay's socket layer: what relay.ts needs from a UDP socket on the forwarding path, and
+ * the choice between the two backends, made once per relay:
+ * - `ffi` (rtp/ffi_socket.ts): non-blocking sockets driven through libc (recvmmsg, sendmmsg,
+ *   epoll), with a 4 MiB receive buffer and DSCP EF; needs `--allow-ffi` and IPv4 media addresses.
+ * - `deno` (rtp/deno_socket.ts): `Deno.listenDatagram`, one receive loop per socket.
+ *
+ * The relay decides per datagram (latching, counters) through a `Route`; the backend moves the
+ * bytes, forwarding each datagram as received.
+ *
+ * @module
+ */
+
+import { DenoBackend } from "./deno_socket.ts";
+import { ffiAvailable, FfiBackend } from "./ffi_socket.ts";
+
+export const BACKEND = { ffi: "ffi", deno: "deno" } as const;
+export type BackendName = typeof BACKEND[keyof typeof BACKEND];
+
+/** Per-socket forwarding decision, made by the relay. */
+export interface Route {
+  /** Where a datagram from `source` goes (counted as relayed), or null to drop it. */
+  forward(source: Deno.NetAddr, bytes: number): Deno.NetAddr | null;
+  /** `count` forwarded datagrams could not be sent. */
+  sendFailed(count: number): void;
+}
+
+/** A bound UDP socket of the relay. */
+export interface RelaySocket {
+  /** Starts receiving: each datagram is routed and leaves through `out`. */
+  start(route: Route, out: RelaySocket): void;
+  /** Closes; `onFree` runs once the port can be bound again (at once when nothing is pending). */
+  close(onFree: () => void): void;
+}
+
+/** Creates the relay's sockets; `close()` frees what the backend itself owns. */
+export interface DatagramBackend {
+  readonly name: BackendName;
+  /** Binds `hostname:port`; throws `Deno.errors.AddrInUse` when the port is taken. */
+  bind(hostname: string, port: number): RelaySocket;
+  close(): void;
+}
+
+/**
+ * The fastest backend that can serve these media addresses: FFI when libc is loadable (needs
+ * `--allow-ffi`) and every address is IPv4, else `Deno.listenDatagram`.
+ */
+export function openBackend(
+  addresses: readonly string[],
+  prefer: BackendName = BACKEND.ffi,
+): DatagramBackend {
+  if (prefer === BACKEND.ffi && ffiAvailable() && addresses.every(isIpv4)) {
+    return new FfiBackend();
+  }
+  return new DenoBackend();
+}
+
+/** Dotted-quad IPv4 literal. */
+export function isIpv4(host: string): boolean {
+  return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(host) &&
+    host.split(".").every((b) => Number(b) <= 255);
+}
