@@ -47,7 +47,8 @@ const SETTLE_MS = 6_000;
 /** Share of the proxy's core other jobs may take during a step before it is run again. */
 const MAX_OTHER_LOAD = 0.15;
 
-type SystemName = "edgesbc" | "kamailio";
+/** `edgesbc-script`: edgesbc routing with the shipped examples/bridge.ts instead of the built-in pipeline. */
+type SystemName = "edgesbc" | "edgesbc-script" | "kamailio";
 
 interface Proxy {
   readonly pid: number;
@@ -163,7 +164,11 @@ async function waitListening(exited: Promise<unknown>, what: string) {
   throw new Error(`${what} did not bind udp ${SIP_PORT} on both addresses`);
 }
 
-async function startEdgesbc(dir: string, extraDenoArgs: string[] = []): Promise<Proxy> {
+async function startEdgesbc(
+  dir: string,
+  extraDenoArgs: string[] = [],
+  script = false,
+): Promise<Proxy> {
   const config = `${dir}/edgesbc.toml`;
   await Deno.writeTextFile(
     config,
@@ -182,7 +187,7 @@ ports = [40000, 40998]
 
 [pbx]
 address = "udp:${ADDRESS.pbx}:${PBX_PORT}"
-`,
+${script ? `\n[routing]\nscript = "${ROOT}examples/bridge.ts"\n` : ""}`,
   );
   const log = `${dir}/edgesbc.log`;
   const { child, pumps } = await spawnPinned(PROXY_CPU, [
@@ -472,10 +477,12 @@ async function benchSystem(
 ): Promise<SystemResult> {
   await Deno.mkdir(dir, { recursive: true });
   if (await proxyListening()) throw new Error(`udp ${SIP_PORT} is already in use`);
-  const proxy = system === "edgesbc" ? await startEdgesbc(dir) : await startKamailio(dir);
+  const proxy = system === "kamailio"
+    ? await startKamailio(dir)
+    : await startEdgesbc(dir, [], system === "edgesbc-script");
   const result: SystemResult = {
     system,
-    version: system === "edgesbc"
+    version: system !== "kamailio"
       ? `deno ${Deno.version.deno}`
       : `kamailio ${await version(["kamailio", "-v"], /version: kamailio (\S+)/)}`,
     steps: [],
@@ -637,6 +644,13 @@ function report(
       }× ` +
       `the CPU per call at ${rate} cps.`
     : "";
+  const sc = results.find((r) => r.system === "edgesbc-script");
+  const scriptRatio = e && sc && e.maxRate
+    ? ` Routing with the shipped \`examples/bridge.ts\` script instead of the built-in pipeline: ` +
+      `**${(sc.maxRate / e.maxRate).toFixed(2)}×** the built-in call rate, ${
+        fmt((stepAt(sc, rate)?.cpuUsPerCall ?? NaN) / (stepAt(e, rate)?.cpuUsPerCall ?? NaN), 2)
+      }× its CPU per call at ${rate} cps.`
+    : "";
   const steps = results.flatMap((r) =>
     r.steps.map((s) =>
       `| ${r.system} | ${s.rate} | ${s.successful}/${s.calls} | ${s.failed} | ` +
@@ -703,7 +717,7 @@ function report(
     "| --- | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
-    ratio,
+    ratio + scriptRatio,
     "",
     "Every step (retransmissions: UAC / UAS; INVITE→200 is sipp's mean response time at the UAC; " +
     "*other CPU 0* is what else ran on the proxy's core: mostly loopback softirq, or a disturbance):",
@@ -746,7 +760,7 @@ async function main() {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      systems: { type: "string", default: "edgesbc,kamailio" },
+      systems: { type: "string", default: "edgesbc,edgesbc-script,kamailio" },
       rates: { type: "string", default: "200,300,400,500,750,1000,1500,2000,2500,3000,3500,4000" },
       seconds: { type: "string", default: "10" },
       "latency-rate": { type: "string", default: "200" },
