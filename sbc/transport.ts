@@ -17,6 +17,7 @@ export interface Peer {
 
 /** One received message with where it came from. */
 export interface Inbound {
+  /** Valid only during the `onMessage` call: UDP receive buffers are reused. */
   readonly data: Uint8Array;
   readonly source: Peer;
   readonly iface: Role;
@@ -264,10 +265,14 @@ export class Transport {
   }
 
   async #udpLoop(socket: Deno.DatagramConn, iface: Role, local: SocketAddress): Promise<void> {
+    // One buffer per socket: Deno's default allocates 64 KiB per datagram, which fed the GC
+    // pauses that overflowed the socket under load. Safe because the core parses each datagram
+    // (copying it into a string) before the next receive.
+    const buffer = new Uint8Array(65536);
     for (;;) {
       let packet: [Uint8Array, Deno.Addr];
       try {
-        packet = await socket.receive();
+        packet = await socket.receive(buffer);
       } catch (err) {
         if (this.#closed) return;
         // ICMP errors surface here on Linux; the socket itself is still usable.
