@@ -1,0 +1,85 @@
+/**
+ * Binding and unbinding the socket pair of one leg: a port pair from the pool, RTP and RTCP bound on
+ * the side's media address, a pair someone else holds taken out of the pool for good; on close the
+ * ports go back only once both sockets are unbound (at once for FFI; for Deno, after the pending
+ * receive has ended, a few event-loop turns after close). Also starting a stream's four receive
+ * pumps. The relay owns the backend and the pools and passes them in; nothing here keeps a socket.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Role } from "../config/config.ts";
+import type { DatagramBackend, RelaySocket } from "./datagram.ts";
+import type { Clock } from "../sbc/clock.ts";
+import { legRoute, type RelayTotals } from "./forward.ts";
+import type { PortPool } from "./port_pool.ts";
+import { type Leg, newLeg } from "./session.ts";
+
+export interface BindOptions {
+  readonly sockets: DatagramBackend;
+  /** Pool of the media address. */
+  readonly pool: PortPool;
+  /** Media address to bind on. */
+  readonly hostname: string;
+}
+
+export interface PumpOptions {
+  readonly totals: RelayTotals;
+  readonly clock: Clock;
+}
+
+const log = getLogger(["edgesbc", "rtp"]);
+
+/** Binds a leg for `role` on the next free port pair; "exhausted" or "failed" when none binds. */
+export function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "failed" {
+  const { sockets, pool, hostname } = options;
+  for (;;) {
+    const port = pool.allocate();
+    if (port === undefined) return "exhausted";
+    let rtp: RelaySocket | undefined;
+    try {
+      rtp = sockets.bind(hostname, port);
+      const rtcp = sockets.bind(hostname, port + 1);
+      return newLeg(role, port, rtp, rtcp);
+    } catch (e) {
+      rtp?.close(() => {});
+      if (e instanceof Deno.errors.AddrInUse) {
+        // Someone else holds it: never hand it out again, try the next pair.
+        pool.markBad(port);
+        log.warn("rtp.port.busy {hostname}:{port}: taken out of the pool", { hostname, port });
+        continue;
+      }
+      pool.release(port);
+      log.error("rtp.bind.failed {hostname}:{port}: {error}", { hostname, port, error: e });
+      return "failed";
+    }
+  }
+}
+
+/** Closes both sockets of `leg` once; `release` runs when both are unbound. */
+export function closeLeg(leg: Leg, release: () => void): void {
+  if (leg.closed) return;
+  leg.closed = true;
+  // The pair goes back to the pool only once both sockets are unbound: a port handed out
+  // earlier would make the next bind fail with AddrInUse.
+  let bound = 2;
+  const unbound = () => {
+    if (--bound === 0) release();
+  };
+  leg.rtp.close(unbound);
+  leg.rtcp.close(unbound);
+}
+
+/** Starts receiving on all four sockets of a stream, each relaying towards the other leg. */
+export function startPumps(
+  legs: readonly [Leg, Leg],
+  options: PumpOptions,
+): void {
+  const [a, b] = legs;
+  const { totals, clock } = options;
+  a.rtp.start(legRoute(a, b, { rtcp: false, totals, clock }), b.rtp);
+  a.rtcp.start(legRoute(a, b, { rtcp: true, totals, clock }), b.rtcp);
+  b.rtp.start(legRoute(b, a, { rtcp: false, totals, clock }), a.rtp);
+  b.rtcp.start(legRoute(b, a, { rtcp: true, totals, clock }), a.rtcp);
+}
