@@ -7,7 +7,7 @@ export const BENCHMARKS_MD = new URL("../docs/benchmarks.md", import.meta.url).p
 
 const SKELETON = `# Benchmarks
 
-Measured with real peers on loopback by \`npx deno task bench\` (bench/run.ts); each section is
+Measured with real peers on loopback by \`deno task bench\` (bench/run.ts); each section is
 rewritten by its own bench script.
 
 <!-- sip:begin -->

@@ -732,7 +732,7 @@ function report(
     "Reproduce (needs sipp, tshark, kamailio, taskset; root for the capture on lo):",
     "",
     "```sh",
-    "npx deno task bench                       # SIP, then RTP if bench/rtp_bench.ts exists",
+    "deno task bench                       # SIP, then RTP if bench/rtp_bench.ts exists",
     "deno run -A bench/sip_bench.ts --systems edgesbc --rates 500,1000 --no-write   # a quick look",
     "```",
   ].join("\n");
