@@ -367,7 +367,7 @@ Deno.test("a script reloaded during 200 calls routes new calls at once and loses
       }
     }
     const log = await sbc.logs();
-    assert.match(log, new RegExp(`Cannot load routing script.*route\\.ts:${brokenLine}:`));
+    assert.match(log, new RegExp(`Cannot reload routing script.*route\\.ts:${brokenLine}:`));
   });
 });
 
