@@ -22,7 +22,7 @@ log=$(mktemp)
 "$deno_bin" test --allow-all --trace-leaks test/ 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 # deno prints "ok | 12 passed | 0 failed (3s)"; repeat it in the plain form CI summaries read.
-summary=$(grep -aE '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1)
+summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -aE '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)
 if [ -n "$summary" ]; then
   passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
   failed=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")
