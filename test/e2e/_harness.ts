@@ -275,6 +275,8 @@ export interface SippOptions {
   /** which peer this sipp plays: sets -i, -p, -mi, -mp, -cp from `ports` */
   role: "phone" | "pbx";
   ports: Ports;
+  /** another address than the role's (a second PBX, a caller the allow list does not know) */
+  at?: SippAddress;
   /** "host:port" a client sends to; servers omit it */
   remote?: string;
   /** -m: stop after this many calls */
@@ -290,6 +292,14 @@ export interface SippOptions {
   timeoutMs?: number;
   /** -trace_msg; off for runs where the log would only cost time */
   traceMessages?: boolean;
+}
+
+/** Where a sipp binds: SIP, media and control sockets. */
+export interface SippAddress {
+  ip: string;
+  port: number;
+  mediaPort: number;
+  controlPort: number;
 }
 
 /** A sipp peer running in the background, usually the callee. */
@@ -320,16 +330,28 @@ async function startSipp(
   const dir = await Deno.makeTempDir({ prefix: `edgesbc-e2e-sipp-${options.role}-` });
   const file = (name: string) => `${dir}/${name}`;
   const { ports, role } = options;
-  const ip = role === "phone" ? ADDRESS.phone : ADDRESS.pbx;
-  const port = role === "phone" ? ports.phone : ports.pbx;
+  const { ip, port, mediaPort, controlPort } = options.at ??
+    (role === "phone"
+      ? {
+        ip: ADDRESS.phone,
+        port: ports.phone,
+        mediaPort: ports.phoneMedia,
+        controlPort: ports.phoneControl,
+      }
+      : {
+        ip: ADDRESS.pbx,
+        port: ports.pbx,
+        mediaPort: ports.pbxMedia,
+        controlPort: ports.pbxControl,
+      });
   const timeoutMs = options.timeoutMs ?? 30_000;
   const args = [
     "-sf",
     `${SCENARIO_DIR}${options.scenario}`,
     ...(options.remote ? [options.remote] : []),
     ...["-i", ip, "-p", String(port), "-bind_local"],
-    ...["-mi", ip, "-mp", String(role === "phone" ? ports.phoneMedia : ports.pbxMedia)],
-    ...["-cp", String(role === "phone" ? ports.phoneControl : ports.pbxControl)],
+    ...["-mi", ip, "-mp", String(mediaPort)],
+    ...["-cp", String(controlPort)],
     ...["-t", options.transport === "tcp" ? "t1" : "u1"],
     ...["-m", String(options.calls)],
     ...(options.rate ? ["-r", String(options.rate)] : []),

@@ -1,23 +1,19 @@
 /**
  * Helpers for the routing script and config import end-to-end tests, on top of `_harness.ts`:
- * configs naming a script, scripts derived from `examples/`, `main.ts` subcommands, the admin
- * reload, and sipp peers on addresses other than the harness's fixed phone and PBX.
+ * configs naming a script, scripts derived from `examples/`, `main.ts` subcommands, and the admin
+ * reload.
  */
 import {
   ADDRESS,
-  parseMessageLog,
-  parseStatCsv,
   type Ports,
   type Sbc,
   sbcConfig,
-  type SippResult,
   type StartSbcOptions,
   type Transport,
   withSbc,
 } from "./_harness.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname;
-const SCENARIO_DIR = new URL("./scenarios/", import.meta.url).pathname;
 const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
 
 /** A second PBX (failover target) and callers on other external addresses. */
@@ -172,160 +168,3 @@ export async function withSbcPbxStandIn<T>(
 }
 
 // ---------------------------------------------------------------- sipp on any address
-
-export interface SippAtOptions {
-  /** file under test/e2e/scenarios/ */
-  scenario: string;
-  ip: string;
-  /** SIP port; media binds at `port + 10`, control at `port + 4` unless given */
-  port: number;
-  mediaPort?: number;
-  controlPort?: number;
-  /** "host:port" for a client; servers omit it */
-  remote?: string;
-  calls: number;
-  rate?: number;
-  transport?: Transport;
-  args?: string[];
-  recvTimeoutMs?: number;
-  timeoutMs?: number;
-}
-
-/** A sipp started by `startSippAt`. */
-export interface SippPeer extends AsyncDisposable {
-  readonly done: Promise<SippResult>;
-  wait(ms: number): Promise<SippResult>;
-  stop(): Promise<SippResult>;
-}
-
-/**
- * Like the harness's sipp runs, for a peer on another address (a second PBX, a caller the
- * allow list does not know): same files and result shape. Servers resolve once listening.
- */
-export async function startSippAt(options: SippAtOptions): Promise<SippPeer> {
-  const dir = await Deno.makeTempDir({ prefix: "edgesbc-e2e-sipp-at-" });
-  const file = (name: string) => `${dir}/${name}`;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const args = [
-    "-sf",
-    `${SCENARIO_DIR}${options.scenario}`,
-    ...(options.remote ? [options.remote] : []),
-    ...["-i", options.ip, "-p", String(options.port), "-bind_local"],
-    ...["-mi", options.ip, "-mp", String(options.mediaPort ?? options.port + 10)],
-    ...["-cp", String(options.controlPort ?? options.port + 4)],
-    ...["-t", options.transport === "tcp" ? "t1" : "u1"],
-    ...["-m", String(options.calls)],
-    ...(options.rate ? ["-r", String(options.rate)] : []),
-    "-nostdin",
-    ...["-recv_timeout", String(options.recvTimeoutMs ?? 15_000)],
-    ...["-timeout", `${Math.max(1, Math.floor(timeoutMs / 1000) - 2)}s`, "-timeout_error"],
-    ...["-trace_stat", "-stf", file("stat.csv")],
-    ...["-trace_screen", "-screen_file", file("screen.log")],
-    ...["-trace_err", "-error_file", file("errors.log")],
-    ...["-trace_msg", "-message_file", file("messages.log")],
-    ...(options.remote ? [] : ["-aa"]),
-    ...(options.args ?? []),
-  ];
-  const child = new Deno.Command("sipp", {
-    args,
-    cwd: dir,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-
-  let finished: Promise<SippResult> | undefined;
-  const collect = (status: Deno.CommandStatus) => {
-    finished ??= (async () => {
-      const read = (name: string) => Deno.readTextFile(file(name)).catch(() => "");
-      const [csv, screen, errors, log] = await Promise.all(
-        ["stat.csv", "screen.log", "errors.log", "messages.log"].map(read),
-      );
-      const stats = parseStatCsv(csv!);
-      const result: SippResult = {
-        code: status.signal ? -1 : status.code,
-        stats,
-        successful: stats.SuccessfulCall ?? 0,
-        failed: stats.FailedCall ?? 0,
-        messages: parseMessageLog(log!),
-        errors: errors!,
-        screen: screen!,
-        stderr: await stderr,
-        describe: () =>
-          [
-            `sipp ${args.join(" ")}`,
-            `exit ${status.code}${status.signal ? ` (${status.signal})` : ""}, ` +
-            `successful ${stats.SuccessfulCall ?? 0}, failed ${stats.FailedCall ?? 0}`,
-            `errors: ${errors!.trim().slice(0, 3000)}`,
-          ].join("\n"),
-      };
-      if (!KEEP_FILES) await Deno.remove(dir, { recursive: true });
-      return result;
-    })();
-    return finished;
-  };
-  const done = child.status.then(collect);
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    const late = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-    }, 2_000);
-    const result = await done;
-    clearTimeout(late);
-    return result;
-  };
-  const wait = async (ms: number) => {
-    let id: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<"late">((resolve) => id = setTimeout(() => resolve("late"), ms));
-    const first = await Promise.race([done, late]);
-    clearTimeout(id);
-    return first === "late" ? await stop() : first;
-  };
-  const peer: SippPeer = { done, wait, stop, [Symbol.asyncDispose]: async () => void await stop() };
-
-  if (!options.remote) {
-    try {
-      await waitUntilBound(options.ip, options.port, options.transport ?? "udp", child.status);
-    } catch (error) {
-      const result = await stop();
-      throw new Error(`sipp ${options.scenario} did not start: ${error}\n${result.stderr}`);
-    }
-  }
-  return peer;
-}
-
-/** Runs a client sipp on any address to completion. */
-export async function runSippAt(options: SippAtOptions): Promise<SippResult> {
-  const peer = await startSippAt(options);
-  return await peer.wait(options.timeoutMs ?? 30_000);
-}
-
-async function waitUntilBound(
-  ip: string,
-  port: number,
-  transport: Transport,
-  exited: Promise<Deno.CommandStatus>,
-): Promise<void> {
-  const table = transport === "udp" ? "/proc/net/udp" : "/proc/net/tcp";
-  const hexIp = ip.split(".").reverse()
-    .map((b) => Number(b).toString(16).toUpperCase().padStart(2, "0")).join("");
-  const local = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  let exitedFirst = false;
-  exited.then(() => exitedFirst = true);
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline && !exitedFirst) {
-    const rows = (await Deno.readTextFile(table)).split("\n").map((row) => row.trim().split(/\s+/));
-    if (rows.some((row) => row[1] === local && (transport === "udp" || row[3] === "0A"))) return;
-    await sleep(50);
-  }
-  throw new Error(exitedFirst ? "sipp exited" : `${transport}:${ip}:${port} not listening`);
-}

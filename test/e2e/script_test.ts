@@ -20,10 +20,8 @@ import {
   postReload,
   replaceOnce,
   runMain,
-  runSippAt,
   scriptConfig,
   sleep,
-  startSippAt,
   tempDir,
   waitForLog,
   withSbcPbxStandIn,
@@ -41,20 +39,23 @@ function callIds(result: SippResult, method: string): Set<string> {
 /** Where the second PBX of a failover test listens: same port numbers, another address. */
 function backupPbx(ports: Ports) {
   return {
-    ip: OTHER_ADDRESS.backupPbx,
-    port: ports.pbx,
-    mediaPort: ports.pbxMedia,
-    controlPort: ports.sbc + 6,
+    role: "pbx" as const,
+    ports,
+    at: {
+      ip: OTHER_ADDRESS.backupPbx,
+      port: ports.pbx,
+      mediaPort: ports.pbxMedia,
+      controlPort: ports.sbc + 6,
+    },
   };
 }
 
 /** A caller on another external address (same ports as the harness phone). */
 function phoneAt(ip: string, ports: Ports) {
   return {
-    ip,
-    port: ports.phone,
-    mediaPort: ports.phoneMedia,
-    controlPort: ports.sbc + 7,
+    role: "phone" as const,
+    ports,
+    at: { ip, port: ports.phone, mediaPort: ports.phoneMedia, controlPort: ports.sbc + 7 },
     remote: phoneToSbc(ports),
   };
 }
@@ -168,13 +169,13 @@ Deno.test("examples/allow_list.ts lets a listed caller through and answers other
       ports,
       calls: 2,
     });
-    const allowed = await runSippAt({
+    const allowed = await runSipp({
       ...phoneAt(OTHER_ADDRESS.allowedPhone, ports),
       scenario: PHONE_CALLS,
       calls: 2,
       rate: 20,
     });
-    const stranger = await runSippAt({
+    const stranger = await runSipp({
       ...phoneAt(OTHER_ADDRESS.strangerPhone, ports),
       scenario: "uac-expect-403.xml",
       calls: 2,
@@ -197,7 +198,7 @@ async function failoverScript(ports: Ports, dir: { file(name: string): string })
   const text = replaceOnce(
     await exampleScript("failover.ts"),
     /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
-    `const BACKUP_PBX = "sip:${backup.ip}:${backup.port}";`,
+    `const BACKUP_PBX = "sip:${backup.at.ip}:${backup.at.port}";`,
   );
   const path = dir.file("failover.ts");
   await Deno.writeTextFile(path, text);
@@ -209,7 +210,7 @@ async function assertFailsOverToBackup(
   ports: Ports,
   options: { recvTimeoutMs?: number; timeoutMs?: number } = {},
 ): Promise<{ phone: SippResult; backup: SippResult }> {
-  await using backup = await startSippAt({
+  await using backup = await startSippServer({
     ...backupPbx(ports),
     scenario: PBX_ANSWERS,
     calls: 1,
