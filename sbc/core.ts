@@ -17,6 +17,7 @@ import { defaultProto, type LocalSides, localSides, otherSide } from "./local_ad
 import { type Edit, parseMessage, type SipMessage } from "./message.ts";
 import { serializeMessage, toBytes } from "./serialize.ts";
 import {
+  isOurBranch,
   newBranch,
   ourVia,
   receivedEdit,
@@ -26,7 +27,7 @@ import {
   viaAddress,
 } from "./proxy.ts";
 import { buildResponse } from "./response.ts";
-import { MAGIC_COOKIE, type SendTarget } from "./transaction.ts";
+import type { SendTarget } from "./transaction.ts";
 import {
   type ClientTransaction,
   ClientTransactions,
@@ -357,7 +358,7 @@ export class ProxyCore implements ProxyActions {
     // A 2xx to INVITE whose transaction is gone is still forwarded (RFC 3261 §16.7 step 5).
     if (
       msg.method === "INVITE" && msg.status >= 200 && msg.status < 300 &&
-      branch.startsWith(`${MAGIC_COOKIE}es`)
+      isOurBranch(branch)
     ) {
       const next = msg.vias[1];
       if (!next) return;

@@ -70,12 +70,20 @@ export function routeEntry(side: LocalSide, proto: SipProto, extra = ""): string
   return `<sip:${hostPort(side, proto)}${transport};lr${extra}>`;
 }
 
+/** Every branch we generate starts with this, so answers to our requests are recognised. */
+const OUR_BRANCH = `${MAGIC_COOKIE}es`;
+
+/** Whether a Via branch is one this SBC generated (newBranch or statelessBranch). */
+export function isOurBranch(branch: string): boolean {
+  return branch.startsWith(OUR_BRANCH);
+}
+
 let branchSeq = 0;
 const BRANCH_SALT = Math.random().toString(36).slice(2, 8);
 
 /** A fresh branch for a client transaction (RFC 3261 §8.1.1.7). */
 export function newBranch(): string {
-  return `${MAGIC_COOKIE}es${BRANCH_SALT}${(++branchSeq).toString(36)}`;
+  return `${OUR_BRANCH}${BRANCH_SALT}${(++branchSeq).toString(36)}`;
 }
 
 /**
@@ -86,7 +94,7 @@ export function statelessBranch(msg: SipMessage): string {
   const basis = `${msg.vias[0]?.branch ?? ""}|${msg.callId}|${msg.cseq.seq}`;
   let h = 0x811c9dc5;
   for (let i = 0; i < basis.length; i++) h = Math.imul(h ^ basis.charCodeAt(i), 0x01000193);
-  return `${MAGIC_COOKIE}esa${(h >>> 0).toString(36)}`;
+  return `${OUR_BRANCH}a${(h >>> 0).toString(36)}`;
 }
 
 /** Max-Forwards handling (RFC 3261 §16.3 step 3, §16.6 step 3). */
