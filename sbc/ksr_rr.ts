@@ -5,8 +5,7 @@
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { otherSide } from "./local_address.ts";
-import { looseRoute, maxForwardsEdit } from "./proxy.ts";
-import { parseUri } from "./uri.ts";
+import { looseRoute, maxForwardsEdit, routeTarget } from "./proxy.ts";
 
 const recordRouteRow: KsrRow = {
   module: "rr",
@@ -45,13 +44,7 @@ const looseRouteRow: KsrRow = {
     const decision = looseRoute(ctx.msg, run.actions.sides);
     if (decision.edits.length === 0) return -1;
     ctx.edits.push(...decision.edits);
-    const forced = decision.received ? parseUri(decision.received) : undefined;
-    const target = {
-      out: otherSide(ctx.inbound.iface),
-      uri: decision.next,
-      ...(forced && { peer: { host: forced.host, port: forced.port ?? 5060 } }),
-      ...(forced?.params.transport === "tcp" && { proto: "tcp" as const }),
-    };
+    const target = routeTarget(decision, otherSide(ctx.inbound.iface));
     run.state.routed = target;
     ctx.target = target;
     return 1;

@@ -4,7 +4,7 @@
  */
 import type { ProxyActions, SipContext } from "./context.ts";
 import { localRole, otherSide } from "./local_address.ts";
-import { looseRoute, maxForwardsEdit } from "./proxy.ts";
+import { looseRoute, maxForwardsEdit, routeTarget } from "./proxy.ts";
 import { parseUri } from "./uri.ts";
 
 export type Step = (
@@ -73,16 +73,14 @@ export function bridgeRoute(): Step {
     const decision = looseRoute(msg, actions.sides);
     ctx.edits.push(...decision.edits);
     const out = otherSide(inbound.iface);
-    const forced = decision.received ? parseUri(decision.received) : undefined;
-    const peer = forced ? { host: forced.host, port: forced.port ?? 5060 } : undefined;
-    const proto = forced?.params.transport === "tcp" ? "tcp" as const : undefined;
+    const routed = routeTarget(decision, out);
     if (msg.toTag) {
       if (decision.removed.length === 0) {
         // Not routed through us: Kamailio's "404 Not here" for in-dialog requests.
         if (msg.method === "ACK") return void (ctx.done = true);
         return actions.reply(ctx, 404, "Not Here");
       }
-      ctx.target = { out, uri: decision.next, ...(peer && { peer }), ...(proto && { proto }) };
+      ctx.target = routed;
       return await next();
     }
     if (inbound.iface === "external") {
@@ -94,10 +92,10 @@ export function bridgeRoute(): Step {
     }
     const target = parseUri(decision.next);
     if (!target) return actions.reply(ctx, 416, "Unsupported URI Scheme");
-    if (!peer && localRole(actions.sides, target.host, target.port)) {
+    if (!routed.peer && localRole(actions.sides, target.host, target.port)) {
       return actions.reply(ctx, 404, "Not Found");
     }
-    ctx.target = { out, uri: decision.next, ...(peer && { peer }), ...(proto && { proto }) };
+    ctx.target = routed;
     ctx.recordRoute = msg.method !== "REGISTER";
     await next();
   };

@@ -14,6 +14,7 @@ import {
   type Via,
 } from "./message.ts";
 import { parseUri } from "./uri.ts";
+import type { Target } from "./context.ts";
 import type { Peer } from "./transport.ts";
 import { MAGIC_COOKIE } from "./transaction.ts";
 
@@ -115,6 +116,21 @@ export interface RouteDecision {
   /** A `received` address recorded in our Path entry (RFC 3327 with NAT), to send to instead. */
   readonly received: string | undefined;
   readonly edits: readonly Edit[];
+}
+
+/**
+ * Where a routed request goes out of side `out`: the next hop, or the address our Path entry
+ * recorded (`received`, with its transport) when there was one.
+ */
+export function routeTarget(decision: RouteDecision, out: Role): Target {
+  const forced = decision.received ? parseUri(decision.received) : undefined;
+  if (!forced) return { out, uri: decision.next };
+  return {
+    out,
+    uri: decision.next,
+    peer: { host: forced.host, port: forced.port ?? 5060 },
+    ...(forced.params.transport === "tcp" && { proto: "tcp" as const }),
+  };
 }
 
 /**
