@@ -13,6 +13,7 @@ import { importKamailio } from "./config/import_kamailio.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
 import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin_client.ts";
+import { buildInfo, versionText } from "./sbc/build_info.ts";
 import { loadScript } from "./sbc/script.ts";
 import { runSbc } from "./sbc/server.ts";
 
@@ -44,6 +45,7 @@ ${commandLine(COMMAND_USAGE.ctl, "ask a running instance")}
 
 Options:
   -h, --help  show this help
+  --version   print the version of edgesbc, the commit, Deno and V8
 
 Exit status: 0 success, 1 failure, 2 usage error or refused config, 3 instance unreachable.`;
 
@@ -51,6 +53,10 @@ async function main(args: readonly string[]): Promise<number> {
   const [command, ...rest] = args;
   if (command === "-h" || command === "--help" || command === "help") {
     console.log(USAGE);
+    return EXIT.ok;
+  }
+  if (command === "--version") {
+    console.log(versionText(buildInfo()));
     return EXIT.ok;
   }
   if (command === undefined) return usageError("a command is required", undefined);

@@ -6,6 +6,7 @@ import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/config.ts";
 import { MediaRelay } from "../rtp/relay.ts";
 import { AdminServer, type AdminSource, metric } from "./admin.ts";
+import { buildInfo } from "./build_info.ts";
 import { TimerWheel } from "./clock.ts";
 import { ProxyCore } from "./core.ts";
 import { setupLogging } from "./logging.ts";
@@ -102,6 +103,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
   const t = transport;
   const source: AdminSource = {
     stats: () => ({
+      build: buildInfo(),
       sip: { ...core.counters, transactions: core.transactions, ...t.stats() },
       media: relay.stats(),
     }),
@@ -110,7 +112,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
     reload,
   };
   const admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
-  log.info("edgesbc listening: external {ext}, internal {int}; PBX {pbx}", {
+  log.info("edgesbc {version} listening: external {ext}, internal {int}; PBX {pbx}", {
+    version: buildInfo().version,
     ext: config.external.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
     int: config.internal.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
     pbx: `${config.pbx.address.proto}:${config.pbx.address.host}:${config.pbx.address.port}`,
@@ -137,7 +140,13 @@ export async function startSbc(config: Config): Promise<Sbc> {
 function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport): string {
   const c = core.counters;
   const m = relay.stats();
+  const build = buildInfo();
   return [
+    metric("edgesbc_build_info", "gauge", "The running build; always 1", 1, {
+      version: build.version,
+      commit: build.commit,
+      deno: build.deno,
+    }),
     metric("edgesbc_sip_requests_total", "counter", "SIP requests received", c.requests),
     metric("edgesbc_sip_responses_total", "counter", "SIP responses received", c.responses),
     metric("edgesbc_sip_parse_errors_total", "counter", "Malformed SIP messages", c.parseErrors),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type AdminSource, handleAdmin } from "../sbc/admin.ts";
+import { readGitCommit, VERSION } from "../sbc/build_info.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -101,6 +102,20 @@ Deno.test("main.ts --help prints usage and exits 0", async () => {
   assert.equal(code, 0);
   assert.match(stdout, /^Usage: edgesbc COMMAND/);
   assert.match(stdout, /edgesbc check -c FILE/);
+});
+
+Deno.test("main.ts --version prints edgesbc's version, the commit, Deno and V8", async () => {
+  const { code, stdout, stderr } = await runMain("--version");
+  assert.equal(stderr, "");
+  assert.equal(code, 0);
+  const commit = readGitCommit(new URL("..", import.meta.url));
+  assert.ok(commit, "this checkout has a commit");
+  assert.equal(
+    stdout,
+    `edgesbc ${VERSION} (commit ${commit.slice(0, 12)})\n` +
+      `deno ${Deno.version.deno}\nv8 ${Deno.version.v8}\n`,
+  );
+  assert.match(VERSION, /^\d+\.\d+\.\d+$/);
 });
 
 const FIXTURES = new URL("fixtures/kamailio/", import.meta.url).pathname;
