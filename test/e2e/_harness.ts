@@ -104,9 +104,20 @@ export interface StartSbcOptions {
   configToml?: string;
   pbxTransport?: Transport;
   readyTimeoutMs?: number;
+  /** runs `program ...args run -c CONFIG` instead of `deno run -A main.ts run -c CONFIG` */
+  launch?: SbcLaunch;
 }
 
-/** Starts `main.ts run -c <tmp>/config.toml` and waits until it answers an OPTIONS. */
+/** Another way to start the SBC than main.ts from source (the packed file of test/packaging). */
+export interface SbcLaunch {
+  program: string;
+  args?: string[];
+  cwd?: string;
+  /** the child's whole environment (nothing is inherited) */
+  env?: Record<string, string>;
+}
+
+/** Starts `main.ts run -c <tmp>/config.toml` (or `options.launch`); waits for an OPTIONS answer. */
 export async function startSbc(options: StartSbcOptions): Promise<Sbc> {
   const { ports } = options;
   const dir = await Deno.makeTempDir({ prefix: "edgesbc-e2e-sbc-" });
@@ -116,9 +127,12 @@ export async function startSbc(options: StartSbcOptions): Promise<Sbc> {
     sbcConfig(ports, options.pbxTransport ? { pbxTransport: options.pbxTransport } : {});
   await Deno.writeTextFile(configPath, configToml);
 
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "run", "-c", configPath],
-    cwd: REPO_ROOT,
+  const { launch } = options;
+  const program = launch?.program ?? Deno.execPath();
+  const child = new Deno.Command(program, {
+    args: [...(launch ? launch.args ?? [] : ["run", "-A", "main.ts"]), "run", "-c", configPath],
+    cwd: launch?.cwd ?? REPO_ROOT,
+    ...(launch?.env && { env: launch.env, clearEnv: true }),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
