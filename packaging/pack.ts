@@ -3,8 +3,8 @@
  * no deno, node or npm on the host and no network. It is packaging/launcher.sh followed by a gzip'd
  * tar of the Deno runtime running this script (npm's `deno` package when run through npx),
  * `deno bundle main.ts` with the npm packages inlined and the commit stamped in, and their
- * SHA256SUMS. Everything comes from what is already on this machine: nothing is downloaded.
- * The same inputs give the same bytes. docs/install.md says how to deploy the result.
+ * SHA256SUMS. Everything comes from this machine (the first `deno bundle` fetches its esbuild
+ * from npm into Deno's cache). The same inputs give the same bytes. docs/install.md says how to deploy the result.
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
