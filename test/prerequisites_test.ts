@@ -45,6 +45,8 @@ export function spawnedPrograms(source: string): { literal?: string; expression?
  */
 const COMPUTED_SPAWNS: Record<string, string[]> = {
   "*": ["Deno.execPath()"],
+  "test/e2e/_harness.ts": ["program"], // Deno, or the packed file under test
+  "test/packaging/pack_test.ts": ["program"], // the packed file, or Deno to compare with
   "bench/sip_bench.ts": ["cmd[0]!"], // version(): kamailio, sipp, tshark
   "bench/rtp_bench.ts": ["cmd"], // commandOutput(): rtpengine, deno
 };
