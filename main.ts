@@ -14,6 +14,7 @@ import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
 import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin_client.ts";
 import { buildInfo, versionText } from "./sbc/build_info.ts";
+import { logSettings } from "./sbc/logging.ts";
 import { loadScript } from "./sbc/script.ts";
 import { runSbc } from "./sbc/server.ts";
 
@@ -82,10 +83,16 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
         options: { ...help, config: { type: "string", short: "c" } },
       });
       if (values.help) return commandHelp(command);
+      // Refused before anything is read or bound: a typo must not start a silent SBC.
+      const logging = logSettings(readEnv);
+      if (!logging.ok) {
+        console.error(`edgesbc: ${logging.error}`);
+        return EXIT.usage;
+      }
       const config: Config = values.config === undefined
         ? defaultConfig()
         : await loadConfigFile(values.config);
-      return await runSbc(config);
+      return await runSbc(config, logging.value);
     }
     case "check": {
       const { values } = parseArgs({
@@ -191,6 +198,15 @@ function joinOptionValue(args: readonly string[], option: string): string[] {
     else joined.push(args[i]!);
   }
   return joined;
+}
+
+// A variable the process may not read (--allow-env with a list) counts as unset.
+function readEnv(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
 }
 
 // An input file that cannot be read is a usage error: the command never started.

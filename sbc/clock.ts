@@ -1,3 +1,8 @@
+/** Clocks: the time source injected into everything that arms timers. */
+import { getLogger } from "@logtape/logtape";
+
+const log = getLogger(["edgesbc", "sip"]);
+
 /** Time source injected into everything that arms timers, so tests can drive time by hand. */
 export interface Clock {
   /** Milliseconds, monotonic enough for timeouts. */
@@ -109,7 +114,9 @@ export class TimerWheel implements Clock {
           fn();
         } catch (err) {
           // One failing timer must not stop the others (the wheel serves every transaction).
-          console.error("Timer callback failed:", err);
+          log.error("Timer callback failed: {err}", {
+            err: err instanceof Error ? err.stack ?? err.message : `${err}`,
+          });
         }
       }
     }

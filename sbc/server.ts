@@ -9,7 +9,7 @@ import { AdminServer, type AdminSource, metric } from "./admin.ts";
 import { buildInfo } from "./build_info.ts";
 import { TimerWheel } from "./clock.ts";
 import { ProxyCore } from "./core.ts";
-import { setupLogging } from "./logging.ts";
+import { type LogSettings, setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./pipeline.ts";
 import { loadScript } from "./script.ts";
 import { Transport } from "./transport.ts";
@@ -190,13 +190,14 @@ function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport)
 }
 
 /** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */
-export async function runSbc(config: Config): Promise<number> {
-  await setupLogging((Deno.env.get("EDGESBC_LOG") as "debug" | "info" | undefined) ?? "info");
+export async function runSbc(config: Config, logging: LogSettings): Promise<number> {
+  await setupLogging(logging);
   let sbc: Sbc;
   try {
     sbc = await startSbc(config);
   } catch (err) {
-    log.fatal("Cannot start: {error}", { error: err instanceof Error ? err.message : `${err}` });
+    // Startup errors name what failed ("Cannot bind udp:…", "Cannot load routing script …").
+    log.fatal("{error}", { error: err instanceof Error ? err.message : `${err}` });
     return 1;
   }
   const { promise: stopped, resolve } = Promise.withResolvers<number>();
