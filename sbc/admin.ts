@@ -3,6 +3,7 @@
  * and POST /api/reload. Read-only views of state owned elsewhere, plus the reload trigger.
  */
 import { getLogger } from "@logtape/logtape";
+import { bindError } from "./bind_error.ts";
 
 const log = getLogger(["edgesbc", "admin"]);
 
@@ -40,16 +41,21 @@ export async function handleAdmin(req: Request, source: AdminSource): Promise<Re
 export class AdminServer {
   #server: Deno.HttpServer;
 
+  /** Throws (at startup only) naming the address when it cannot be bound. */
   constructor(listen: { host: string; port: number }, source: AdminSource) {
-    this.#server = Deno.serve({
-      hostname: listen.host,
-      port: listen.port,
-      onListen: () => log.info("Admin API on http://{host}:{port}", listen),
-      onError: (err) => {
-        log.error("Admin request failed: {err}", { err: `${err}` });
-        return new Response("internal error\n", { status: 500 });
-      },
-    }, (req) => handleAdmin(req, source));
+    try {
+      this.#server = Deno.serve({
+        hostname: listen.host,
+        port: listen.port,
+        onListen: () => log.info("Admin API on http://{host}:{port}", listen),
+        onError: (err) => {
+          log.error("Admin request failed: {err}", { err: `${err}` });
+          return new Response("internal error\n", { status: 500 });
+        },
+      }, (req) => handleAdmin(req, source));
+    } catch (err) {
+      throw bindError({ proto: "tcp", ...listen }, err);
+    }
   }
 
   async close(): Promise<void> {

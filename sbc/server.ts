@@ -111,7 +111,16 @@ export async function startSbc(config: Config): Promise<Sbc> {
     metrics: () => renderMetrics(core, relay, t),
     reload,
   };
-  const admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
+  let admin: AdminServer | undefined;
+  try {
+    admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
+  } catch (err) {
+    relay.close();
+    core.close();
+    wheel.close();
+    await t.close();
+    throw err;
+  }
   log.info("edgesbc {version} listening: external {ext}, internal {int}; PBX {pbx}", {
     version: buildInfo().version,
     ext: config.external.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),

@@ -6,6 +6,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Role, SipProto, SocketAddress } from "../config/config.ts";
+import { bindError } from "./bind_error.ts";
 import { StreamFramer } from "./tcp_framing.ts";
 
 const log = getLogger(["edgesbc", "transport"]);
@@ -144,24 +145,27 @@ export class Transport {
     this.#options = options;
   }
 
-  /** Binds every socket; throws (at startup only) when one cannot be bound. */
+  /** Binds every socket; throws (at startup only) naming the first one that cannot be bound. */
   start(): void {
     for (const { iface, address } of this.#options.sockets) {
+      const { host: hostname, port } = address;
       if (address.proto === "udp") {
-        const socket = Deno.listenDatagram({
-          transport: "udp",
-          hostname: address.host,
-          port: address.port,
-        });
+        let socket: Deno.DatagramConn;
+        try {
+          socket = Deno.listenDatagram({ transport: "udp", hostname, port });
+        } catch (err) {
+          throw bindError(address, err);
+        }
         this.#listeners.push(socket);
         if (!this.#udp.has(iface)) this.#udp.set(iface, { socket, address });
         this.#loops.push(this.#udpLoop(socket, iface, address));
       } else {
-        const listener = Deno.listen({
-          transport: "tcp",
-          hostname: address.host,
-          port: address.port,
-        });
+        let listener: Deno.Listener;
+        try {
+          listener = Deno.listen({ transport: "tcp", hostname, port });
+        } catch (err) {
+          throw bindError(address, err);
+        }
         this.#listeners.push(listener);
         this.#loops.push(this.#acceptLoop(listener, iface, address));
       }
