@@ -91,6 +91,7 @@ export function newSession(msg: SipMessage, options: NewSessionOptions): MediaSe
     offer: undefined,
     confirmed: false,
     createdAt: options.now,
+    closedTraffic: { external: { packets: 0, bytes: 0 }, internal: { packets: 0, bytes: 0 } },
   };
   if (msg.toTag !== undefined && msg.kind !== "request") session.toTags.add(msg.toTag);
   return session;

@@ -59,6 +59,7 @@ import type { MediaContext, MediaOutcome, RelayOptions } from "./relay_types.ts"
 import { parseSdp, rewriteSdp, type Sdp } from "./sdp.ts";
 import {
   type CallInfo,
+  type CallTraffic,
   type Leg,
   type MediaSession,
   otherParty,
@@ -66,10 +67,10 @@ import {
   type RelayStats,
   type Stream,
 } from "./session.ts";
-import { callList, relayStats } from "./snapshot.ts";
+import { callList, callTraffic, relayStats } from "./snapshot.ts";
 import { SWEEP_END, sweepSession, type Timeouts } from "./timeouts.ts";
 
-export type { CallInfo, RelayStats } from "./session.ts";
+export type { CallInfo, CallTraffic, RelayStats } from "./session.ts";
 export type { BackendName } from "./datagram.ts";
 export type { Clock } from "../sbc/clock.ts";
 export { LATCH_SILENCE_MS } from "./forward.ts";
@@ -95,6 +96,7 @@ export class MediaRelay {
   readonly #passthrough = new Map<string, number>();
   readonly #flags = new Map<string, MediaFlags>();
   readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0 };
+  readonly #onTimeout: ((callId: string) => void) | undefined;
   #sweepTimer: number | undefined;
   #closed = false;
 
@@ -111,6 +113,7 @@ export class MediaRelay {
       offerMs: options.offerTimeout * 1000,
     };
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#onTimeout = options.onTimeout;
     this.#sockets = openBackend(
       [options.sides.external.media, options.sides.internal.media],
       options.backend,
@@ -154,6 +157,11 @@ export class MediaRelay {
   /** One entry per media session. */
   calls(): CallInfo[] {
     return callList(this.#calls.values());
+  }
+
+  /** Packets and bytes relayed for a call so far, per side they came from; zero when unknown. */
+  traffic(callId: string): CallTraffic {
+    return callTraffic(this.#calls.get(callId));
   }
 
   /** Closes every socket and the sweep timer; the relay does nothing afterwards. */
@@ -271,7 +279,7 @@ export class MediaRelay {
     for (const st of streamsToOpen(session, sdp)) {
       const legs = this.#openLegs(session.roles);
       if (typeof legs === "string") {
-        for (const i of fresh) this.#closeStream(session.streams[i]!);
+        for (const i of fresh) this.#closeStream(session, session.streams[i]!);
         for (const i of fresh) session.streams[i] = undefined;
         log.error("rtp.ports.exhausted {callId}: no free port pair for m= line {index}", {
           callId: msg.callId,
@@ -315,14 +323,14 @@ export class MediaRelay {
     const sdp = this.#sdpOf(msg, flags);
     if (typeof sdp === "string") return NONE;
     const rejected = applyAnswer(session, sdp, { sender: match.sender, flags });
-    for (const stream of rejected) this.#closeStream(stream);
+    for (const stream of rejected) this.#closeStream(session, stream);
     if (msg.kind === "request" && msg.method === "ACK") this.#confirm(session);
     return this.#render(session, sdp, offer.party, flags);
   }
 
   #cancelOffer(session: MediaSession): void {
     if (session.offer === undefined) return;
-    for (const stream of dropOffer(session)) this.#closeStream(stream);
+    for (const stream of dropOffer(session)) this.#closeStream(session, stream);
     if (session.confirmed && !hasOpenStream(session)) this.#delete(session, "offer failed");
   }
 
@@ -370,7 +378,7 @@ export class MediaRelay {
   }
 
   #delete(session: MediaSession, why: string): void {
-    for (const s of session.streams) if (s !== undefined) this.#closeStream(s);
+    for (const s of session.streams) if (s !== undefined) this.#closeStream(session, s);
     const list = this.#calls.get(session.callId);
     if (list !== undefined) {
       const i = list.indexOf(session);
@@ -381,9 +389,14 @@ export class MediaRelay {
     if (this.#calls.size === 0 && this.#passthrough.size === 0) this.#stopSweep();
   }
 
-  #closeStream(stream: Stream): void {
+  /** Closes a stream's sockets; what it relayed stays counted in the session. */
+  #closeStream(session: MediaSession, stream: Stream): void {
     const legs = stream.legs;
     if (legs === undefined) return;
+    for (const leg of legs) {
+      session.closedTraffic[leg.role].packets += leg.packets;
+      session.closedTraffic[leg.role].bytes += leg.bytes;
+    }
     stream.legs = undefined;
     this.#closeLeg(legs[0]);
     this.#closeLeg(legs[1]);
@@ -422,6 +435,15 @@ export class MediaRelay {
     if (this.#calls.size > 0 || this.#passthrough.size > 0) this.#startSweep();
   }
 
+  #reportTimeout(callId: string): void {
+    try {
+      this.#onTimeout?.(callId);
+    } catch (e) {
+      // The sweep must go on: other sessions still need their timeouts.
+      log.error("rtp.timeout.callback {callId}: {error}", { callId, error: e });
+    }
+  }
+
   #sweepSession(session: MediaSession, now: number): void {
     const { expired, end } = sweepSession(session, now, this.#timeouts);
     for (const stream of expired) {
@@ -431,8 +453,9 @@ export class MediaRelay {
         type: stream.type,
         s: Math.round((now - stream.lastActive) / 1000),
       });
-      this.#closeStream(stream);
+      this.#closeStream(session, stream);
     }
+    if (end === SWEEP_END.silence) this.#reportTimeout(session.callId);
     if (end === SWEEP_END.offerTimeout) {
       log.info("rtp.session.timeout {callId}: no 2xx within {s} s", {
         callId: session.callId,

@@ -31,6 +31,11 @@ export interface RelayOptions {
   readonly clock?: Clock;
   /** Socket backend; default `ffi` when available (see rtp/datagram.ts), else `deno`. */
   readonly backend?: BackendName;
+  /**
+   * Called when an answered call's media went silent past the timeout, just before its session
+   * is deleted (so `traffic(callId)` still counts it).
+   */
+  readonly onTimeout?: (callId: string) => void;
 }
 
 export interface MediaContext {

@@ -82,6 +82,18 @@ export interface Offer {
   readonly holds: readonly boolean[];
 }
 
+/** Packets and bytes received from the parties on one side and relayed to the other side. */
+export interface Relayed {
+  packets: number;
+  bytes: number;
+}
+
+/** A call's relayed media by the side it came from: `external` is external → internal. */
+export interface CallTraffic {
+  readonly external: Readonly<Relayed>;
+  readonly internal: Readonly<Relayed>;
+}
+
 export interface MediaSession {
   readonly callId: string;
   readonly fromTag: string;
@@ -93,6 +105,8 @@ export interface MediaSession {
   /** A 2xx to an INVITE was seen: silence timeouts apply instead of the offer timeout. */
   confirmed: boolean;
   readonly createdAt: number;
+  /** What the streams closed so far relayed (open streams keep theirs on their legs). */
+  readonly closedTraffic: { readonly external: Relayed; readonly internal: Relayed };
 }
 
 export const CALL_STATE = {

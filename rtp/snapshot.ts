@@ -7,7 +7,13 @@
 
 import type { RelayTotals } from "./forward.ts";
 import type { PortPool } from "./port_pool.ts";
-import { type CallInfo, callInfo, type MediaSession, type RelayStats } from "./session.ts";
+import {
+  type CallInfo,
+  callInfo,
+  type CallTraffic,
+  type MediaSession,
+  type RelayStats,
+} from "./session.ts";
 
 export interface StatsInput {
   /** One pool per media address. */
@@ -40,6 +46,24 @@ export function relayStats(input: StatsInput): RelayStats {
     bytesRelayed: input.totals.bytes,
     drops: input.totals.drops,
   };
+}
+
+/** Media relayed for one call's sessions, closed streams included, by the side it came from. */
+export function callTraffic(sessions: readonly MediaSession[] | undefined): CallTraffic {
+  const traffic = { external: { packets: 0, bytes: 0 }, internal: { packets: 0, bytes: 0 } };
+  for (const session of sessions ?? []) {
+    for (const role of ["external", "internal"] as const) {
+      traffic[role].packets += session.closedTraffic[role].packets;
+      traffic[role].bytes += session.closedTraffic[role].bytes;
+    }
+    for (const stream of session.streams) {
+      for (const leg of stream?.legs ?? []) {
+        traffic[leg.role].packets += leg.packets;
+        traffic[leg.role].bytes += leg.bytes;
+      }
+    }
+  }
+  return traffic;
 }
 
 /** One entry per media session, sessions grouped by Call-ID. */

@@ -646,3 +646,89 @@ Deno.test("MediaRelay reuses the ports for a re-INVITE from the callee and moves
   assert.equal(relay.calls()[0]!.streams[0]!.legs[1].peer, `${PBX}:43610`);
   relay.close();
 });
+
+const NO_TRAFFIC = { external: { packets: 0, bytes: 0 }, internal: { packets: 0, bytes: 0 } };
+
+Deno.test("MediaRelay.traffic() counts packets and bytes by the side they came from, closed streams included", async () => {
+  const { relay } = setup();
+  const phoneA = new Endpoint(PHONE, 43700);
+  const phoneV = new Endpoint(PHONE, 43702);
+  const pbxA = new Endpoint(PBX, 43704);
+  const pbxV = new Endpoint(PBX, 43706);
+  try {
+    const d = dialog();
+    const offer = body(relay.manage(ctx(
+      request(d, "INVITE", 1, sdp(PHONE, [["audio", 43700], ["video", 43702]])),
+      "external",
+    )));
+    const answer = body(relay.manage(ctx(
+      response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 43704], ["video", 43706]])),
+      "internal",
+    )));
+    const [intA] = media(offer).ports;
+    const [extA, extV] = media(answer).ports;
+    await phoneA.send(EXT, extA!, "aaaa");
+    await phoneV.send(EXT, extV!, "vvvvvv");
+    assert.equal(await pbxA.waitFor(1), 1);
+    assert.equal(await pbxV.waitFor(1), 1);
+    await pbxA.send(INT, intA!, "bb");
+    assert.equal(await phoneA.waitFor(1), 1);
+    // The phone drops video: the answer closes that stream, its packets still count.
+    relay.manage(ctx(
+      request(d, "INVITE", 2, sdp(PHONE, [["audio", 43700], ["video", 0]]), { inDialog: true }),
+      "external",
+    ));
+    relay.manage(ctx(
+      response(d, 200, "INVITE", 2, sdp(PBX, [["audio", 43704], ["video", 0]])),
+      "internal",
+    ));
+    assert.equal(relay.stats().streams, 1);
+    assert.deepEqual(relay.traffic(d.callId), {
+      external: { packets: 2, bytes: 10 },
+      internal: { packets: 1, bytes: 2 },
+    });
+    assert.deepEqual(relay.traffic("unknown@test"), NO_TRAFFIC);
+  } finally {
+    relay.close();
+    await Promise.all([phoneA.close(), phoneV.close(), pbxA.close(), pbxV.close()]);
+  }
+});
+
+Deno.test("MediaRelay calls onTimeout for a call gone silent, before its traffic is forgotten", async () => {
+  const clock = new ManualClock();
+  const seen: { callId: string; traffic: unknown }[] = [];
+  const relay: MediaRelay = new MediaRelay({
+    sides: {
+      external: { media: EXT, advertise: undefined },
+      internal: { media: INT, advertise: undefined },
+    },
+    ports: RANGE,
+    timeout: 60,
+    holdTimeout: 600,
+    offerTimeout: 180,
+    clock,
+    onTimeout: (callId) => seen.push({ callId, traffic: relay.traffic(callId) }),
+  });
+  const phone = new Endpoint(PHONE, 43710);
+  const pbx = new Endpoint(PBX, 43712);
+  try {
+    const d = dialog();
+    const { ext } = establish(relay, d, 43710, 43712);
+    await phone.send(EXT, ext, "x");
+    assert.equal(await pbx.waitFor(1), 1);
+    // An offer never answered is reaped too, but that is not the end of a call.
+    const unanswered = dialog();
+    relay.manage(ctx(request(unanswered, "INVITE", 1, sdp(PHONE, [["audio", 43714]])), "external"));
+    clock.advance(62_000);
+    assert.deepEqual(seen, [{
+      callId: d.callId,
+      traffic: { external: { packets: 1, bytes: 1 }, internal: { packets: 0, bytes: 0 } },
+    }]);
+    clock.advance(120_000);
+    assert.equal(relay.stats().sessions, 0);
+    assert.equal(seen.length, 1);
+  } finally {
+    relay.close();
+    await Promise.all([phone.close(), pbx.close()]);
+  }
+});
