@@ -3,6 +3,7 @@
  * actions they may take on it. One `SipContext` per received request.
  */
 import type { Config, Role, SipProto } from "../config/config.ts";
+import type { CallTraffic } from "./call_log.ts";
 import type { LocalSides } from "./local_address.ts";
 import type { Edit, SipMessage } from "./message.ts";
 import type { ServerTransaction } from "./transaction_server.ts";
@@ -36,6 +37,8 @@ export interface MediaContext {
 export interface MediaHooks {
   manage(ctx: MediaContext): MediaOutcome;
   deleteCall(callId: string): void;
+  /** What the call's media sessions relayed so far (read for the call log before deletion). */
+  traffic(callId: string): CallTraffic;
 }
 
 export interface SipContext {

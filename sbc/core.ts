@@ -4,6 +4,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Config, Role } from "../config/config.ts";
+import { CALL_END, type CallEnd, type CallEndKind, CallLog, isInitialInvite } from "./call_log.ts";
 import type { Clock } from "./clock.ts";
 import {
   type MediaHooks,
@@ -56,6 +57,8 @@ export interface CoreOptions {
   readonly send: (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
   readonly route: RequestRoute;
   readonly media: MediaHooks | undefined;
+  /** Wall-clock ms for the call log; default Date.now. */
+  readonly now?: () => number;
 }
 
 /** Counters for the admin API and metrics. */
@@ -92,6 +95,7 @@ export class ProxyCore implements ProxyActions {
   #route: RequestRoute;
   #hooks: RouteHooks = {};
   #media: MediaHooks | undefined;
+  #calls: CallLog;
   #draining = false;
 
   constructor(options: CoreOptions) {
@@ -102,6 +106,11 @@ export class ProxyCore implements ProxyActions {
     this.#clients = new ClientTransactions(options.clock, options.send);
     this.#route = options.route;
     this.#media = options.media;
+    const media = options.media;
+    this.#calls = new CallLog({
+      traffic: media && ((callId) => media.traffic(callId)),
+      ...(options.now && { now: options.now }),
+    });
   }
 
   /** Swaps the routing (script reload); transactions in progress keep their contexts. */
@@ -127,19 +136,17 @@ export class ProxyCore implements ProxyActions {
       const { error } = parsed;
       const partial = error.partial;
       if (partial && partial.kind === "request" && partial.method !== "ACK") {
-        log.info("Rejecting malformed {method} from {peer}: {error}", {
-          method: partial.method,
-          peer: `${inbound.source.host}:${inbound.source.port}`,
-          error: error.message,
+        const reason = error.message.slice(0, 120).replace(/[\r\n]/g, " ");
+        this.#calls.refused(partial, {
+          side: inbound.iface,
+          source: inbound.source,
+          status: 400,
+          reason,
         });
-        this.#sendStateless(
-          partial,
-          inbound,
-          400,
-          error.message.slice(0, 120).replace(/[\r\n]/g, " "),
-        );
+        this.#sendStateless(partial, inbound, 400, reason);
       } else {
-        log.info("Dropping malformed message from {peer}: {error}", {
+        // Not at info: anyone can send garbage, and each datagram would be a line.
+        log.debug("Dropping malformed message from {peer}: {error}", {
           peer: `${inbound.source.host}:${inbound.source.port}`,
           error: error.message,
         });
@@ -188,7 +195,10 @@ export class ProxyCore implements ProxyActions {
       if (this.#draining && !msg.toTag) {
         return this.reply(newContext(msg, inbound, tx), 503, "Shutting Down");
       }
+      if (!msg.toTag) this.#calls.started(msg, inbound.iface);
     }
+    // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
+    if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.iface);
     await this.#runRoute(newContext(msg, inbound, tx));
   }
 
@@ -211,6 +221,7 @@ export class ProxyCore implements ProxyActions {
     const tx = ctx.tx;
     if (tx && tx.lastStatus < 200 && tx.downstream === undefined && !tx.cancelled) {
       this.#servers.terminate(tx);
+      if (isInitialInvite(ctx.msg)) this.#calls.forget(ctx.msg.callId);
     }
   }
 
@@ -251,7 +262,27 @@ export class ProxyCore implements ProxyActions {
     return outcome;
   }
 
+  /** Answers by the SBC's own decision: an answer >= 300 is a refusal, logged as one. */
   reply(
+    ctx: SipContext,
+    status: number,
+    reason: string,
+    headers?: readonly (readonly [string, string])[],
+  ): void {
+    if (ctx.done || ctx.msg.method === "ACK") return this.#answer(ctx, status, reason, headers);
+    if (status >= 300) {
+      const { iface: side, source } = ctx.inbound;
+      this.#calls.refused(ctx.msg, { side, source, status, reason });
+    }
+    this.#answer(ctx, status, reason, headers);
+  }
+
+  /** The caller's initial INVITE transaction ends here, as `how`; before media is deleted. */
+  #endCall(ctx: SipContext, how: CallEndKind, by: CallEnd["by"], status: number): void {
+    if (isInitialInvite(ctx.msg)) this.#calls.ended(ctx.msg.callId, how, by, status);
+  }
+
+  #answer(
     ctx: SipContext,
     status: number,
     reason: string,
@@ -329,7 +360,8 @@ export class ProxyCore implements ProxyActions {
     if (!server) return await this.#send(sendTo, bytes);
     if (server.cancelled) {
       ctx.done = false;
-      this.reply(ctx, 487, "Request Terminated");
+      this.#endCall(ctx, CALL_END.cancel, inbound.iface, 487);
+      this.#answer(ctx, 487, "Request Terminated");
       return false;
     }
     const upstream: Upstream = { server, ctx, from: inbound.iface };
@@ -384,6 +416,13 @@ export class ProxyCore implements ProxyActions {
   }
 
   #sendUpstream(tx: ClientTransaction, up: Upstream, reply: SipMessage): void {
+    if (reply.status >= 200 && isInitialInvite(up.ctx.msg)) {
+      const callId = up.ctx.msg.callId;
+      if (reply.status < 300) this.#calls.answered(callId);
+      else if (up.server.cancelled && reply.status === 487) {
+        this.#endCall(up.ctx, CALL_END.cancel, up.from, 487);
+      } else this.#endCall(up.ctx, CALL_END.final, tx.target.iface, reply.status);
+    }
     const edits: Edit[] = [{ op: "remove-first-value", name: "via" }];
     const flags = up.ctx.replyMediaFlags;
     if (this.#media && flags !== undefined) {
@@ -435,7 +474,8 @@ export class ProxyCore implements ProxyActions {
     const up = tx.upstream as Upstream | undefined;
     if (!up) return;
     this.counters.timeouts++;
-    log.info("{method} {callId} to {peer} timed out ({reason})", {
+    // Debug: the call's end line says so at info.
+    log.debug("{method} {callId} to {peer} timed out ({reason})", {
       method: tx.method,
       callId: up.ctx.msg.callId,
       peer: `${tx.target.dest.host}:${tx.target.dest.port}`,
@@ -443,16 +483,27 @@ export class ProxyCore implements ProxyActions {
     });
     const answer = () => {
       up.ctx.done = false;
-      if (reason === TIMEOUT.cancelled) this.reply(up.ctx, 487, "Request Terminated");
-      else this.reply(up.ctx, 408, "Request Timeout");
+      if (reason === TIMEOUT.cancelled) {
+        this.#endCall(up.ctx, CALL_END.cancel, up.from, 487);
+        this.#answer(up.ctx, 487, "Request Terminated");
+      } else {
+        this.#endCall(up.ctx, CALL_END.timeout, "sbc", 408);
+        this.#answer(up.ctx, 408, "Request Timeout");
+      }
     };
     if (reason !== TIMEOUT.cancelled && this.#armedFailure(up)) {
       void this.#runFailure(up, 408, undefined).then((again) => again || answer());
     } else answer();
   }
 
-  /** Stops every transaction timer. */
+  /** The relay dropped an answered call's media after the silence timeout. */
+  mediaTimeout(callId: string): void {
+    this.#calls.ended(callId, CALL_END.mediaTimeout, null);
+  }
+
+  /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */
   close(): void {
+    this.#calls.endAll();
     this.#servers.close();
     this.#clients.close();
   }

@@ -54,6 +54,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
     timeout: config.media.timeout,
     holdTimeout: config.media.holdTimeout,
     offerTimeout: config.media.offerTimeout,
+    // The relay's sweep runs after startup, so `core` exists by then.
+    onTimeout: (callId) => core.mediaTimeout(callId),
   });
   let transport: Transport | undefined = undefined;
   const wheel = new TimerWheel();
