@@ -432,8 +432,8 @@ Deno.test("a script that throws, returns without deciding or misuses KSR answers
     assertAllCallsSucceeded(1, { phone, PBX: callee });
 
     const report = JSON.stringify(logLines, null, 2);
-    const errors = (user: string) => logLines[user]!.filter((l) => / ERR /.test(l));
-    const noDecision = /ksr_request_route neither relayed, answered nor dropped "INVITE"/;
+    const errors = (user: string) => logLines[user]!.filter((l) => / ERROR /.test(l));
+    const noDecision = /ksr_request_route neither relayed, answered nor dropped INVITE /;
     // one line with the error and its script position
     assert.equal(errors("boom").length, 1, report);
     assert.match(
@@ -450,7 +450,7 @@ Deno.test("a script that throws, returns without deciding or misuses KSR answers
     assert.match(errors("garbage")[0]!, noDecision);
     // the misused function is named with what was wrong, then the missing decision
     assert.equal(errors("badarg").length, 2, report);
-    assert.match(errors("badarg")[0]!, /KSR\.sl\.send_reply\(\)" failed: .*must be an integer/);
+    assert.match(errors("badarg")[0]!, /KSR\.sl\.send_reply\(\) failed: .*must be an integer/);
     assert.match(errors("badarg")[1]!, noDecision);
     for (const [user, result] of Object.entries(results)) {
       const [answer] = received(result, "500");
