@@ -239,7 +239,10 @@ export class MediaRelay {
       return "invalid";
     }
     if (parsed.value.nortpproxy && !flags.force) {
-      log.info("rtp.sdp.marked {callId}: a=nortpproxy:yes, left unchanged", { callId: msg.callId });
+      // Debug: it would be a line per message of such a call.
+      log.debug("rtp.sdp.marked {callId}: a=nortpproxy:yes, left unchanged", {
+        callId: msg.callId,
+      });
       return "marked";
     }
     return parsed.value;

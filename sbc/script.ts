@@ -223,7 +223,7 @@ function makeScript(
       const os = newRun(ROUTE_KIND.onsend, ctx, state);
       await invoke(os, "ksr_onsend_route");
       if (os.dropped) {
-        log.info("ksr_onsend_route dropped {method} {callId}", {
+        log.debug("ksr_onsend_route dropped {method} {callId}", {
           method: ctx.msg.method,
           callId: ctx.msg.callId,
         });
