@@ -9,14 +9,14 @@ import { parseArgs } from "node:util";
 import type { Config } from "./config/config.ts";
 import { defaultConfig } from "./config/default.ts";
 import { describeConfig } from "./config/describe.ts";
-import { importKamailio } from "./config/import_kamailio.ts";
+import { importKamailio } from "./config/kamailio/import_kamailio.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
-import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin_client.ts";
-import { buildInfo, versionText } from "./sbc/build_info.ts";
+import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin/admin_client.ts";
+import { buildInfo, versionText } from "./sbc/admin/build_info.ts";
 import { logSettings } from "./sbc/logging.ts";
-import { loadScript } from "./sbc/script.ts";
-import { runSbc } from "./sbc/server.ts";
+import { loadScript } from "./sbc/script/script.ts";
+import { runSbc } from "./sbc/start_sbc.ts";
 
 const EXIT = { ok: 0, failure: 1, usage: 2, unreachable: 3 } as const;
 

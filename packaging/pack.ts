@@ -8,7 +8,7 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { buildInfo, COMMIT_STAMP, readGitCommit, versionText } from "../sbc/build_info.ts";
+import { buildInfo, COMMIT_STAMP, readGitCommit, versionText } from "../sbc/admin/build_info.ts";
 import { tar } from "./tar.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -10,9 +10,9 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
-import type { DatagramBackend, RelaySocket } from "./datagram.ts";
-import type { Clock } from "../sbc/clock.ts";
-import { legRoute, type RelayTotals } from "./forward.ts";
+import type { DatagramBackend, RelaySocket } from "./packet/backend.ts";
+import type { Clock } from "../sbc/transaction/clock.ts";
+import { legRoute, type RelayTotals } from "./packet/forward.ts";
 import type { PortPool } from "./port_pool.ts";
 import { type Leg, newLeg } from "./session.ts";
 

@@ -13,7 +13,7 @@
  */
 
 import type { Role } from "../config/config.ts";
-import type { SipMessage } from "../sbc/message.ts";
+import type { SipMessage } from "../sbc/message/message.ts";
 import type { MediaFlags } from "./flags.ts";
 import type { OfferState } from "./manage.ts";
 import type { RewriteOptions, Sdp, SdpStream } from "./sdp.ts";

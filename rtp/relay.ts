@@ -31,11 +31,11 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
-import { type Clock, SYSTEM_CLOCK } from "../sbc/clock.ts";
-import type { SipMessage } from "../sbc/message.ts";
-import { type BackendName, type DatagramBackend, openBackend } from "./datagram.ts";
+import { type Clock, SYSTEM_CLOCK } from "../sbc/transaction/clock.ts";
+import type { SipMessage } from "../sbc/message/message.ts";
+import { type BackendName, type DatagramBackend, openBackend } from "./packet/backend.ts";
 import { type MediaFlags, parseFlags } from "./flags.ts";
-import type { RelayTotals } from "./forward.ts";
+import type { RelayTotals } from "./packet/forward.ts";
 import { closeLeg, openLeg, startPumps } from "./leg_sockets.ts";
 import { decideMedia, MEDIA_ACTION } from "./manage.ts";
 import {
@@ -71,9 +71,9 @@ import { callList, callTraffic, relayStats } from "./snapshot.ts";
 import { SWEEP_END, sweepSession, type Timeouts } from "./timeouts.ts";
 
 export type { CallInfo, CallTraffic, RelayStats } from "./session.ts";
-export type { BackendName } from "./datagram.ts";
-export type { Clock } from "../sbc/clock.ts";
-export { LATCH_SILENCE_MS } from "./forward.ts";
+export type { BackendName } from "./packet/backend.ts";
+export type { Clock } from "../sbc/transaction/clock.ts";
+export { LATCH_SILENCE_MS } from "./packet/forward.ts";
 export type { MediaContext, MediaOutcome, MediaSide, RelayOptions } from "./relay_types.ts";
 
 const SWEEP_MS = 1000;

@@ -7,9 +7,9 @@
  */
 
 import type { Role } from "../config/config.ts";
-import type { Clock } from "../sbc/clock.ts";
-import type { SipMessage } from "../sbc/message.ts";
-import type { BackendName } from "./datagram.ts";
+import type { Clock } from "../sbc/transaction/clock.ts";
+import type { SipMessage } from "../sbc/message/message.ts";
+import type { BackendName } from "./packet/backend.ts";
 
 export interface MediaSide {
   /** Local address the RTP sockets for this side bind to (rtpproxy `-l`). */

@@ -7,7 +7,7 @@
  */
 
 import type { Role } from "../config/config.ts";
-import type { RelaySocket } from "./datagram.ts";
+import type { RelaySocket } from "./packet/backend.ts";
 
 /** 0 = the party whose tag is the session's From tag (the caller), 1 = the other one. */
 export type Party = 0 | 1;

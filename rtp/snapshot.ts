@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { RelayTotals } from "./forward.ts";
+import type { RelayTotals } from "./packet/forward.ts";
 import type { PortPool } from "./port_pool.ts";
 import {
   type CallInfo,

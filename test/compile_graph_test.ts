@@ -25,7 +25,10 @@ Deno.test("main.ts has a static module graph of local, npm and node modules only
   const schemes = new Set(info.modules.map((m) => m.specifier.split(":")[0]));
   for (const scheme of schemes) assert.ok(["file", "npm", "node"].includes(scheme ?? ""), scheme);
   const local = info.modules.filter((m) => m.specifier.startsWith("file:"));
-  assert.ok(local.some((m) => m.specifier.endsWith("/sbc/script.ts")), "script loader in graph");
+  assert.ok(
+    local.some((m) => m.specifier.endsWith("/sbc/script/script.ts")),
+    "script loader in graph",
+  );
 });
 
 Deno.test("deno task compile builds main.ts with the permissions the SBC needs", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type AdminSource, handleAdmin } from "../sbc/admin.ts";
-import { readGitCommit, VERSION } from "../sbc/build_info.ts";
+import { type AdminSource, handleAdmin } from "../sbc/admin/admin_server.ts";
+import { readGitCommit, VERSION } from "../sbc/admin/build_info.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -12,8 +12,8 @@ import {
   parseMessage,
   parseNameAddr,
   type SipMessage,
-} from "../../sbc/message.ts";
-import { parseUri } from "../../sbc/uri.ts";
+} from "../../sbc/message/message.ts";
+import { parseUri } from "../../sbc/message/uri.ts";
 
 export interface SipAddress {
   host: string;

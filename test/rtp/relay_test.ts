@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import type { Role } from "../../config/config.ts";
 import { type MediaContext, type MediaOutcome, MediaRelay } from "../../rtp/relay.ts";
-import { ManualClock } from "../../sbc/clock.ts";
-import { parseMessage, type SipMessage } from "../../sbc/message.ts";
+import { ManualClock } from "../../sbc/transaction/clock.ts";
+import { parseMessage, type SipMessage } from "../../sbc/message/message.ts";
 
 // Relay addresses (one per side) and the fake phone (external) and PBX (internal).
 const EXT = "127.0.1.1";

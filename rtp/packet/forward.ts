@@ -1,0 +1,98 @@
+/**
+ * The relay's per-datagram decision (the hot path): which source a leg accepts, where the datagram
+ * goes, and the packet, byte and drop counters. No sockets here: the backend (rtp/datagram.ts)
+ * moves the bytes and asks the `Route` built here.
+ *
+ * Latching (symmetric RTP, the default on both sides; flag `a` turns it off for the side that sent
+ * the SDP): the relay sends to the party's SDP address until the party's first packet arrives, then
+ * to that packet's source. A packet from another source is dropped while the latched source is
+ * alive; once the latched source has been silent for more than `LATCH_SILENCE_MS` (judged by the
+ * 1 s sweep, so 2–3 s), the next source wins. That stops a third party from taking over a flowing
+ * stream and still follows a phone whose NAT binding changed. RTP and RTCP latch separately.
+ * A latch is reset when the party's SDP address changes.
+ *
+ * @module
+ */
+
+import { getLogger } from "@logtape/logtape";
+import type { Clock } from "../../sbc/transaction/clock.ts";
+import type { Route } from "./backend.ts";
+import { type Leg, updateDest } from "../session.ts";
+
+/** How long a latched source must be silent before another source may take its place. */
+export const LATCH_SILENCE_MS = 2000;
+
+/** Relay-wide counters since start, closed sessions included. */
+export interface RelayTotals {
+  packets: number;
+  bytes: number;
+  drops: number;
+}
+
+export interface RouteOptions {
+  /** The route is for the RTCP socket (port + 1). */
+  readonly rtcp: boolean;
+  readonly totals: RelayTotals;
+  readonly clock: Clock;
+}
+
+const log = getLogger(["edgesbc", "rtp"]);
+
+/** The decision for each datagram `from` sends, relayed towards `to`. */
+export function legRoute(from: Leg, to: Leg, options: RouteOptions): Route {
+  const { rtcp, totals, clock } = options;
+  return {
+    forward: (source, bytes) => {
+      if (from.symmetric) {
+        const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
+        if (
+          (latched === undefined || latched.port !== source.port ||
+            latched.hostname !== source.hostname) && !latch(from, source, rtcp, latched, clock)
+        ) {
+          from.drops++;
+          totals.drops++;
+          return null;
+        }
+      }
+      const dest = rtcp ? to.destRtcp : to.destRtp;
+      if (dest === null) {
+        from.drops++;
+        totals.drops++;
+        return null;
+      }
+      from.packets++;
+      from.bytes += bytes;
+      totals.packets++;
+      totals.bytes += bytes;
+      return dest;
+    },
+    sendFailed: (count) => {
+      to.drops += count;
+      totals.drops += count;
+    },
+  };
+}
+
+/** Latches `leg` on `source` unless another source is latched and still alive. */
+function latch(
+  leg: Leg,
+  source: Deno.NetAddr,
+  rtcp: boolean,
+  latched: Deno.NetAddr | undefined,
+  clock: Clock,
+): boolean {
+  const now = clock.now();
+  if (latched !== undefined && now - leg.lastActive <= LATCH_SILENCE_MS) return false;
+  if (rtcp) leg.latchedRtcp = source;
+  else leg.latchedRtp = source;
+  leg.lastActive = now;
+  updateDest(leg);
+  log.debug("rtp.latch {role}:{port} {kind} -> {hostname}:{sourcePort}", {
+    role: leg.role,
+    port: leg.port,
+    kind: rtcp ? "rtcp" : "rtp",
+    hostname: source.hostname,
+    sourcePort: source.port,
+  });
+  return true;
+}

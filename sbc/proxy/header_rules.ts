@@ -1,0 +1,179 @@
+/**
+ * Proxy header rules as pure functions (RFC 3261 §16, RFC 3581, RFC 3327): each returns the
+ * edits to apply or a decision; nothing here touches a socket.
+ */
+import type { Role, SipProto } from "../../config/config.ts";
+import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
+import {
+  type Edit,
+  formatVia,
+  getHeaderValues,
+  parseNameAddr,
+  parseVia,
+  type SipMessage,
+  type Via,
+} from "../message/message.ts";
+import { parseUri } from "../message/uri.ts";
+import type { Target } from "./context.ts";
+import type { Peer } from "../transport/transport.ts";
+import { MAGIC_COOKIE } from "../transaction/transaction.ts";
+
+/** A rejection the pipeline turns into a response in one place. */
+export interface Rejection {
+  readonly status: number;
+  readonly reason: string;
+}
+
+/**
+ * RFC 3581 §4 and RFC 3261 §18.2.1: mark the top Via with the address the request really came
+ * from, so answers find their way back through NAT.
+ */
+export function receivedEdit(msg: SipMessage, source: Peer): Edit | undefined {
+  const top = msg.vias[0];
+  if (!top) return undefined;
+  const wantsRport = "rport" in top.params;
+  if (top.host === source.host && !wantsRport) return undefined;
+  const params: Record<string, string> = { ...top.params, received: source.host };
+  if (wantsRport) params.rport = String(source.port);
+  const index = msg.headers.findIndex((h) => h.name === "via");
+  const line = msg.headers[index];
+  if (!line) return undefined;
+  // The first Via line may carry several comma-joined entries; only the first one changes.
+  const rest = parseVia(line.value).slice(1).map(formatVia);
+  const value = [formatVia({ ...top, params }), ...rest].join(", ");
+  return { op: "replace", index, value };
+}
+
+/** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */
+export function replyAddress(via: Via | undefined, source: Peer, proto: SipProto): Peer {
+  if (!via || proto === "tcp") return source;
+  const port = "rport" in via.params ? source.port : via.port ?? 5060;
+  return { host: source.host, port };
+}
+
+/** The address an answer goes to from the next Via down, after ours was removed (§18.2.2). */
+export function viaAddress(via: Via): { peer: Peer; proto: SipProto } {
+  const rport = via.params.rport ? Number(via.params.rport) : undefined;
+  return {
+    peer: { host: via.params.received || via.host, port: rport || via.port || 5060 },
+    proto: via.transport === "TCP" ? "tcp" : "udp",
+  };
+}
+
+/** Our Via for a request leaving on a side (RFC 3261 §16.6 step 8). */
+export function ourVia(side: LocalSide, proto: SipProto, branch: string): string {
+  return `SIP/2.0/${proto.toUpperCase()} ${hostPort(side, proto)};branch=${branch}`;
+}
+
+/** A Record-Route or Path entry naming one side of us; `lr` makes it a loose router (§16.6). */
+export function routeEntry(side: LocalSide, proto: SipProto, extra = ""): string {
+  const transport = proto === "tcp" ? ";transport=tcp" : "";
+  return `<sip:${hostPort(side, proto)}${transport};lr${extra}>`;
+}
+
+/** Every branch we generate starts with this, so answers to our requests are recognised. */
+const OUR_BRANCH = `${MAGIC_COOKIE}es`;
+
+/** Whether a Via branch is one this SBC generated (newBranch or statelessBranch). */
+export function isOurBranch(branch: string): boolean {
+  return branch.startsWith(OUR_BRANCH);
+}
+
+let branchSeq = 0;
+const BRANCH_SALT = Math.random().toString(36).slice(2, 8);
+
+/** A fresh branch for a client transaction (RFC 3261 §8.1.1.7). */
+export function newBranch(): string {
+  return `${OUR_BRANCH}${BRANCH_SALT}${(++branchSeq).toString(36)}`;
+}
+
+/**
+ * A branch for an ACK to a 2xx forwarded without a transaction: derived from the incoming one so
+ * that retransmitted ACKs carry the same branch (RFC 3261 §16.11).
+ */
+export function statelessBranch(msg: SipMessage): string {
+  const basis = `${msg.vias[0]?.branch ?? ""}|${msg.callId}|${msg.cseq.seq}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < basis.length; i++) h = Math.imul(h ^ basis.charCodeAt(i), 0x01000193);
+  return `${OUR_BRANCH}a${(h >>> 0).toString(36)}`;
+}
+
+/** Max-Forwards handling (RFC 3261 §16.3 step 3, §16.6 step 3). */
+export function maxForwardsEdit(msg: SipMessage): Edit | Rejection {
+  const mf = msg.maxForwards;
+  if (mf === undefined) return { op: "append", name: "Max-Forwards", value: "70" };
+  if (mf <= 0) return { status: 483, reason: "Too Many Hops" };
+  const index = msg.headers.findIndex((h) => h.name === "max-forwards");
+  return { op: "replace", index, value: String(mf - 1) };
+}
+
+/** The outcome of Route processing (RFC 3261 §16.4, §16.12). */
+export interface RouteDecision {
+  /** Route entries of ours that were removed (and the sides they named). */
+  readonly removed: readonly Role[];
+  /** The URI to send to: the next Route if any, else the Request-URI. */
+  readonly next: string;
+  /** A `received` address recorded in our Path entry (RFC 3327 with NAT), to send to instead. */
+  readonly received: string | undefined;
+  readonly edits: readonly Edit[];
+}
+
+/**
+ * Where a routed request goes out of side `out`: the next hop, or the address our Path entry
+ * recorded (`received`, with its transport) when there was one.
+ */
+export function routeTarget(decision: RouteDecision, out: Role): Target {
+  const forced = decision.received ? parseUri(decision.received) : undefined;
+  if (!forced) return { out, uri: decision.next };
+  return {
+    out,
+    uri: decision.next,
+    peer: { host: forced.host, port: forced.port ?? 5060 },
+    ...(forced.params.transport === "tcp" && { proto: "tcp" as const }),
+  };
+}
+
+/**
+ * Removes our own Route entries, repairing a strict router's rewrite first (§16.4): when the
+ * Request-URI is ours, the last Route holds the real one.
+ */
+export function looseRoute(msg: SipMessage, sides: LocalSides): RouteDecision {
+  const routes = getHeaderValues(msg, "route");
+  const edits: Edit[] = [];
+  let uri = msg.uri;
+  const reqUri = parseUri(uri);
+  if (routes.length > 0 && reqUri && localRole(sides, reqUri.host, reqUri.port) && !reqUri.user) {
+    const last = parseNameAddr(routes[routes.length - 1] ?? "");
+    if (last) {
+      uri = last.uri;
+      routes.pop();
+      edits.push({ op: "set-uri", uri });
+    }
+  }
+  const removed: Role[] = [];
+  let received: string | undefined;
+  while (routes.length > 0) {
+    const entry = parseNameAddr(routes[0] ?? "");
+    const u = entry && parseUri(entry.uri);
+    const role = u && localRole(sides, u.host, u.port);
+    if (!u || !role) break;
+    removed.push(role);
+    // The value is a URI escaped into a parameter (`%3Btransport%3Dtcp`, as Kamailio's path module).
+    if (u.params.received) received = unescapeParam(u.params.received);
+    routes.shift();
+  }
+  if (removed.length > 0 || edits.length > 0) {
+    edits.push({ op: "remove-all", name: "route" });
+    if (routes.length > 0) edits.push({ op: "prepend", name: "Route", value: routes.join(", ") });
+  }
+  const next = routes.length > 0 ? (parseNameAddr(routes[0] ?? "")?.uri ?? uri) : uri;
+  return { removed, next, received, edits };
+}
+
+/** Undoes %XX escapes in a URI parameter value (RFC 3261 §25.1 `escaped`); never throws. */
+function unescapeParam(value: string): string {
+  return value.replace(
+    /%([0-9A-Fa-f]{2})/g,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
+}

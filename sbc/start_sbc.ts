@@ -1,0 +1,230 @@
+/**
+ * Runs the SBC: binds the transports, wires the proxy core, the media relay and the admin API,
+ * and handles signals. The only place that owns process-wide resources.
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Config } from "../config/config.ts";
+import { MediaRelay } from "../rtp/relay.ts";
+import { AdminServer, type AdminSource, metric } from "./admin/admin_server.ts";
+import { buildInfo } from "./admin/build_info.ts";
+import { TimerWheel } from "./transaction/clock.ts";
+import { ProxyCore } from "./proxy/proxy_core.ts";
+import { type LogSettings, setupLogging } from "./logging.ts";
+import { bridgePipeline } from "./proxy/pipeline.ts";
+import { loadScript } from "./script/script.ts";
+import { Transport } from "./transport/transport.ts";
+
+const log = getLogger(["edgesbc"]);
+
+/** How long SIGTERM waits for calls in progress before exiting anyway. */
+const DRAIN_LIMIT_MS = 30_000;
+
+/** A running SBC: everything it owns, and how to stop it. */
+export interface Sbc {
+  readonly core: ProxyCore;
+  readonly relay: MediaRelay;
+  reload(): Promise<{ ok: boolean; message: string }>;
+  /** Refuses new calls, waits (bounded) for calls in progress to end, then frees everything. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Loads the configured routing script into the core; the old one stays on failure. */
+async function applyScript(
+  core: ProxyCore,
+  path: string,
+): Promise<{ ok: boolean; message: string }> {
+  const loaded = await loadScript(path);
+  if (!loaded.ok) return { ok: false, message: loaded.error };
+  core.setRoute(loaded.script.route, loaded.script.hooks);
+  log.info("Routing script {path} loaded", { path });
+  return { ok: true, message: `Routing script "${path}" loaded` };
+}
+
+/**
+ * Binds every socket and starts serving; throws when a socket cannot be bound or the configured
+ * routing script does not load (startup only).
+ */
+export async function startSbc(config: Config): Promise<Sbc> {
+  const relay = new MediaRelay({
+    sides: {
+      external: { media: config.external.media, advertise: config.external.advertise },
+      internal: { media: config.internal.media, advertise: config.internal.advertise },
+    },
+    ports: config.media.ports,
+    timeout: config.media.timeout,
+    holdTimeout: config.media.holdTimeout,
+    offerTimeout: config.media.offerTimeout,
+    // The relay's sweep runs after startup, so `core` exists by then.
+    onTimeout: (callId) => core.mediaTimeout(callId),
+  });
+  let transport: Transport | undefined = undefined;
+  const wheel = new TimerWheel();
+  const core = new ProxyCore({
+    config,
+    clock: wheel,
+    send: (t, bytes) =>
+      transport
+        ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection)
+        : Promise.resolve(false),
+    route: bridgePipeline(),
+    media: relay,
+  });
+  const script = config.routing.script;
+  if (script) {
+    const first = await applyScript(core, script);
+    if (!first.ok) {
+      relay.close();
+      wheel.close();
+      throw new Error(first.message);
+    }
+  }
+  transport = new Transport({
+    sockets: [
+      ...config.external.sip.map((address) => ({ iface: "external" as const, address })),
+      ...config.internal.sip.map((address) => ({ iface: "internal" as const, address })),
+    ],
+    tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
+    onMessage: (inbound) => core.receive(inbound),
+  });
+  try {
+    transport.start();
+  } catch (err) {
+    relay.close();
+    core.close();
+    wheel.close();
+    void transport.close();
+    throw err;
+  }
+  const reload = async () => {
+    if (!script) return { ok: false, message: "No routing script is configured" };
+    const result = await applyScript(core, script);
+    // The old script keeps routing; the operator needs to know why the new one did not load.
+    if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
+    return result;
+  };
+  const t = transport;
+  const source: AdminSource = {
+    stats: () => ({
+      build: buildInfo(),
+      sip: { ...core.counters, transactions: core.transactions, ...t.stats() },
+      media: relay.stats(),
+    }),
+    calls: () => relay.calls(),
+    metrics: () => renderMetrics(core, relay, t),
+    reload,
+  };
+  let admin: AdminServer | undefined;
+  try {
+    admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
+  } catch (err) {
+    relay.close();
+    core.close();
+    wheel.close();
+    await t.close();
+    throw err;
+  }
+  log.info("edgesbc {version} listening: external {ext}, internal {int}; PBX {pbx}", {
+    version: buildInfo().version,
+    ext: config.external.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
+    int: config.internal.sip.map((s) => `${s.proto}:${s.host}:${s.port}`).join(" "),
+    pbx: `${config.pbx.address.proto}:${config.pbx.address.host}:${config.pbx.address.port}`,
+  });
+  return {
+    core,
+    relay,
+    reload,
+    async stop(drainMs = 0) {
+      core.drain();
+      const until = performance.now() + drainMs;
+      while (performance.now() < until && relay.stats().sessions > 0) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      core.close();
+      wheel.close();
+      relay.close();
+      await t.close();
+      await admin?.close();
+    },
+  };
+}
+
+function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport): string {
+  const c = core.counters;
+  const m = relay.stats();
+  const build = buildInfo();
+  return [
+    metric("edgesbc_build_info", "gauge", "The running build; always 1", 1, {
+      version: build.version,
+      commit: build.commit,
+      deno: build.deno,
+    }),
+    metric("edgesbc_sip_requests_total", "counter", "SIP requests received", c.requests),
+    metric("edgesbc_sip_responses_total", "counter", "SIP responses received", c.responses),
+    metric("edgesbc_sip_parse_errors_total", "counter", "Malformed SIP messages", c.parseErrors),
+    metric(
+      "edgesbc_sip_rejected_total",
+      "counter",
+      "Requests answered >= 300 by the SBC",
+      c.rejected,
+    ),
+    metric("edgesbc_sip_timeouts_total", "counter", "Client transactions timed out", c.timeouts),
+    metric(
+      "edgesbc_sip_route_errors_total",
+      "counter",
+      "Routing failures (script errors)",
+      c.routeErrors,
+    ),
+    metric(
+      "edgesbc_sip_transactions",
+      "gauge",
+      "Server transactions alive",
+      core.transactions.server,
+    ),
+    metric(
+      "edgesbc_sip_tcp_connections",
+      "gauge",
+      "Open TCP connections",
+      transport.stats().tcpConnections,
+    ),
+    metric("edgesbc_rtp_sessions", "gauge", "Media sessions", m.sessions),
+    metric("edgesbc_rtp_ports_in_use", "gauge", "RTP/RTCP ports in use", m.portsInUse),
+    metric("edgesbc_rtp_ports_free", "gauge", "RTP/RTCP ports free", m.portsFree),
+    metric(
+      "edgesbc_rtp_packets_relayed_total",
+      "counter",
+      "RTP/RTCP packets relayed",
+      m.packetsRelayed,
+    ),
+    metric("edgesbc_rtp_bytes_relayed_total", "counter", "RTP/RTCP bytes relayed", m.bytesRelayed),
+    metric("edgesbc_rtp_drops_total", "counter", "RTP/RTCP packets dropped", m.drops),
+  ].join("");
+}
+
+/** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */
+export async function runSbc(config: Config, logging: LogSettings): Promise<number> {
+  await setupLogging(logging);
+  let sbc: Sbc;
+  try {
+    sbc = await startSbc(config);
+  } catch (err) {
+    // Startup errors name what failed ("Cannot bind udp:…", "Cannot load routing script …").
+    log.fatal("{error}", { error: err instanceof Error ? err.message : `${err}` });
+    return 1;
+  }
+  const { promise: stopped, resolve } = Promise.withResolvers<number>();
+  const onTerm = () => resolve(DRAIN_LIMIT_MS);
+  const onInt = () => resolve(0);
+  const onHup = () => {
+    void sbc.reload().then((r) => log.info("Reload: {message}", { message: r.message }));
+  };
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGHUP", onHup);
+  const drainMs = await stopped;
+  log.info("edgesbc stopping (draining for up to {ms} ms)", { ms: drainMs });
+  await sbc.stop(drainMs);
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  Deno.removeSignalListener("SIGHUP", onHup);
+  return 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * Turning a target URI into an address to send to (RFC 3263, simplified): an IP literal is used
+ * as is; a host name without a port is looked up as SRV `_sip._udp`/`_sip._tcp`, then A (through the system resolver).
+ */
+import { getLogger } from "@logtape/logtape";
+import type { SipProto } from "../../config/config.ts";
+import { lookup } from "node:dns/promises";
+import type { Peer } from "./transport.ts";
+import { parseUri } from "../message/uri.ts";
+
+const log = getLogger(["edgesbc", "dns"]);
+
+export interface Destination {
+  readonly peer: Peer;
+  readonly proto: SipProto;
+}
+
+const IPV4_REGEXP = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** Whether a host is an IP literal (IPv6 in brackets or bare). */
+export function isIpLiteral(host: string): boolean {
+  return IPV4_REGEXP.test(host) || host.includes(":");
+}
+
+/** Resolves a SIP URI to an address; undefined when it cannot be (the caller answers 404/503). */
+export async function resolveUri(
+  uri: string,
+  fallbackProto: SipProto,
+): Promise<Destination | undefined> {
+  const u = parseUri(uri);
+  if (!u || (u.scheme !== "sip" && u.scheme !== "sips")) return undefined;
+  const transport = u.params.transport?.toLowerCase();
+  const proto: SipProto = transport === "tcp" ? "tcp" : transport === "udp" ? "udp" : fallbackProto;
+  return await resolveHost(u.host, u.port, proto);
+}
+
+/** Resolves a host (and optional port) for a transport. */
+export async function resolveHost(
+  host: string,
+  port: number | undefined,
+  proto: SipProto,
+): Promise<Destination | undefined> {
+  const bare = host.startsWith("[") ? host.slice(1, -1) : host;
+  if (isIpLiteral(bare)) return { peer: { host: bare, port: port ?? 5060 }, proto };
+  try {
+    if (port === undefined) {
+      const srv = await Deno.resolveDns(`_sip._${proto}.${bare}`, "SRV").catch(() => []);
+      const best = srv.sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
+      if (best) {
+        const a = await lookup(best.target, { family: 4 });
+        return { peer: { host: a.address, port: best.port }, proto };
+      }
+    }
+    // getaddrinfo, so /etc/hosts names work as operators expect.
+    const a = await lookup(bare, { family: 4 });
+    return { peer: { host: a.address, port: port ?? 5060 }, proto };
+  } catch (err) {
+    log.warn("Cannot resolve {host}: {err}", { host: bare, err: `${err}` });
+  }
+  return undefined;
+}

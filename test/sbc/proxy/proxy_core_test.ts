@@ -1,0 +1,683 @@
+import assert from "node:assert/strict";
+import type { Role, SipProto } from "../../../config/config.ts";
+import { defaultConfig } from "../../../config/default.ts";
+import { ManualClock } from "../../../sbc/transaction/clock.ts";
+import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
+import {
+  getHeader,
+  getHeaderValues,
+  parseMessage,
+  type SipMessage,
+} from "../../../sbc/message/message.ts";
+import { toBytes } from "../../../sbc/message/serialize.ts";
+import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
+import { buildResponse } from "../../../sbc/message/response.ts";
+import { TIMER } from "../../../sbc/transaction/timers.ts";
+import type { SendTarget } from "../../../sbc/transaction/transaction.ts";
+import type { Peer } from "../../../sbc/transport/transport.ts";
+
+// Addresses: the phone outside, the PBX inside (the default config's), both IP literals (no DNS).
+const PHONE: Peer = { host: "192.0.2.50", port: 5062 };
+const PBX: Peer = { host: "127.0.2.10", port: 5060 };
+const EXT_RR = "<sip:127.0.1.1:5060;lr>";
+const INT_RR = "<sip:127.0.2.1:5060;lr>";
+
+interface Sent {
+  readonly target: SendTarget;
+  readonly text: string;
+  readonly msg: SipMessage;
+}
+
+function parse(text: string): SipMessage {
+  const parsed = parseMessage(text);
+  if (!parsed.ok) throw new Error(`${parsed.error.message}\n${text}`);
+  return parsed.value;
+}
+
+function sip(lines: string[], body = ""): string {
+  return [...lines, `Content-Length: ${body.length}`, "", body].join("\r\n");
+}
+
+/** A ProxyCore on the default config with the bridge pipeline, a manual clock and a fake send. */
+function setup() {
+  const clock = new ManualClock();
+  const sent: Sent[] = [];
+  const config = defaultConfig();
+  const core = new ProxyCore({
+    config,
+    clock,
+    send: (target, bytes) => {
+      const text = new TextDecoder().decode(bytes);
+      sent.push({ target, text, msg: parse(text) });
+      return Promise.resolve(true);
+    },
+    route: bridgePipeline(),
+    media: undefined,
+  });
+  /** Feeds one message as received on a side, then lets the async routing finish. */
+  const receive = async (iface: Role, source: Peer, text: string, proto: SipProto = "udp") => {
+    const local = iface === "external"
+      ? { proto, host: "127.0.1.1", port: 5060 }
+      : { proto, host: "127.0.2.1", port: 5060 };
+    core.receive({ data: toBytes(text), source, iface, proto, local, connection: undefined });
+    // Routing awaits address resolution (immediate for IP literals): let the promises settle.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+  /** Everything sent since the last call. */
+  let seen = 0;
+  const take = (): Sent[] => {
+    const out = sent.slice(seen);
+    seen = sent.length;
+    return out;
+  };
+  return { clock, core, sent, receive, take };
+}
+
+function invite(opts: { callId?: string; mf?: number; branch?: string } = {}): string {
+  return sip([
+    "INVITE sip:100@127.0.1.1 SIP/2.0",
+    `Via: SIP/2.0/UDP 10.0.0.5:5062;branch=${opts.branch ?? "z9hG4bKphone1"};rport`,
+    `Max-Forwards: ${opts.mf ?? 70}`,
+    'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+    "To: <sip:100@127.0.1.1>",
+    `Call-ID: ${opts.callId ?? "call1@10.0.0.5"}`,
+    "CSeq: 1 INVITE",
+    "Contact: <sip:alice@10.0.0.5:5062>",
+  ]);
+}
+
+/** The PBX's answer to the request it got from us: Record-Route copied, To tag added. */
+function pbxAnswer(req: SipMessage, status: number, reason: string): string {
+  const rr = getHeaderValues(req, "record-route");
+  return buildResponse(req, status, reason, {
+    ...(status > 100 && { toTag: "pbx1" }),
+    headers: [
+      ...rr.map((r) => ["Record-Route", r] as const),
+      ...(status >= 200 && status < 300 || status === 180
+        ? [["Contact", "<sip:100@127.0.2.10:5060>"] as const]
+        : []),
+    ],
+  });
+}
+
+function assertTo(s: Sent | undefined, iface: Role, dest: Peer): Sent {
+  assert.ok(s, "a message was sent");
+  assert.equal(s.target.iface, iface);
+  assert.deepEqual(s.target.dest, dest);
+  return s;
+}
+
+/** Sends an INVITE from the phone and returns what went to the PBX. */
+async function callToPbx(env: ReturnType<typeof setup>): Promise<SipMessage> {
+  await env.receive("external", PHONE, invite());
+  const out = env.take();
+  assert.equal(out.length, 2);
+  assert.equal(out[0]!.msg.status, 100);
+  return assertTo(out[1], "internal", PBX).msg;
+}
+
+function finish(env: ReturnType<typeof setup>): void {
+  env.clock.advance(TIMER.C + TIMER.H);
+  assert.deepEqual(env.core.transactions, { server: 0, client: 0 });
+  assert.equal(env.clock.pending, 0);
+}
+
+Deno.test("ProxyCore.receive() answers an INVITE from outside with 100 and forwards it to the PBX", async () => {
+  const env = setup();
+  await env.receive("external", PHONE, invite());
+  const [trying, fwd, ...rest] = env.take();
+  assert.equal(rest.length, 0);
+  const t = assertTo(trying, "external", PHONE).msg;
+  assert.equal(t.status, 100);
+  assert.equal(t.toTag, undefined, "no To tag on 100 (RFC 3261 §8.2.6.2)");
+  assert.equal(t.vias[0]!.branch, "z9hG4bKphone1");
+  const req = assertTo(fwd, "internal", PBX).msg;
+  assert.equal(req.method, "INVITE");
+  assert.equal(fwd!.target.proto, "udp");
+  // Our Via on top, the phone's below it marked with where it really came from.
+  assert.equal(req.vias.length, 2);
+  assert.equal(req.vias[0]!.host, "127.0.2.1");
+  assert.equal(req.vias[0]!.port, 5060);
+  assert.ok(req.vias[0]!.branch?.startsWith("z9hG4bK"));
+  assert.equal(req.vias[1]!.params.received, "192.0.2.50");
+  assert.equal(req.vias[1]!.params.rport, "5062");
+  assert.equal(req.maxForwards, 69);
+  // Two Record-Route entries: the internal-facing one on top, then the external-facing one.
+  assert.deepEqual(getHeaderValues(req, "record-route"), [INT_RR, EXT_RR]);
+  assert.equal(req.callId, "call1@10.0.0.5");
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore forwards 180 and 200 from the PBX to the caller without our Via", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, pbxAnswer(req, 100, "Trying"));
+  assert.deepEqual(env.take(), [], "100 is hop by hop");
+  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  const ringing = assertTo(env.take()[0], "external", PHONE).msg;
+  assert.equal(ringing.status, 180);
+  assert.equal(ringing.vias.length, 1);
+  assert.equal(ringing.vias[0]!.branch, "z9hG4bKphone1");
+  assert.equal(ringing.vias[0]!.params.received, "192.0.2.50");
+  assert.equal(ringing.toTag, "pbx1");
+  assert.deepEqual(getHeaderValues(ringing, "record-route"), [INT_RR, EXT_RR]);
+  const okText = pbxAnswer(req, 200, "OK");
+  await env.receive("internal", PBX, okText);
+  const ok = env.take();
+  assert.equal(ok.length, 1);
+  assert.equal(assertTo(ok[0], "external", PHONE).msg.status, 200);
+  assert.equal(ok[0]!.msg.vias.length, 1);
+  // The PBX retransmits its 2xx until the ACK: each copy is passed on (RFC 6026).
+  await env.receive("internal", PBX, okText);
+  const again = env.take();
+  assert.equal(again.length, 1);
+  assert.equal(again[0]!.text, ok[0]!.text);
+  finish(env);
+});
+
+Deno.test("ProxyCore loose-routes the ACK for a 2xx to the PBX and a BYE from the PBX to the phone", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, pbxAnswer(req, 200, "OK"));
+  env.take();
+  // The phone's route set is the Record-Route list reversed (RFC 3261 §12.1.2).
+  const dialogHeaders = (method: string, cseq: number, branch: string) => [
+    `Via: SIP/2.0/UDP 10.0.0.5:5062;branch=${branch};rport`,
+    `Route: ${EXT_RR}, ${INT_RR}`,
+    "Max-Forwards: 70",
+    'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+    "To: <sip:100@127.0.1.1>;tag=pbx1",
+    "Call-ID: call1@10.0.0.5",
+    `CSeq: ${cseq} ${method}`,
+  ];
+  const ackText = sip([
+    "ACK sip:100@127.0.2.10:5060 SIP/2.0",
+    ...dialogHeaders("ACK", 1, "z9hG4bKack1"),
+  ]);
+  await env.receive("external", PHONE, ackText);
+  const ack = env.take();
+  assert.equal(ack.length, 1);
+  const a = assertTo(ack[0], "internal", PBX).msg;
+  assert.equal(a.method, "ACK");
+  assert.equal(a.uri, "sip:100@127.0.2.10:5060");
+  assert.deepEqual(getHeaderValues(a, "route"), []);
+  assert.equal(a.vias[0]!.host, "127.0.2.1");
+  assert.equal(a.maxForwards, 69);
+  // A retransmitted ACK goes out again with the same branch (RFC 3261 §16.11).
+  await env.receive("external", PHONE, ackText);
+  const ack2 = env.take();
+  assert.equal(ack2.length, 1);
+  assert.equal(ack2[0]!.msg.vias[0]!.branch, a.vias[0]!.branch);
+
+  // BYE from the PBX: its route set is the Record-Route list as received.
+  const byeText = sip([
+    "BYE sip:alice@10.0.0.5:5062 SIP/2.0",
+    "Via: SIP/2.0/UDP 127.0.2.10:5060;branch=z9hG4bKpbxbye",
+    `Route: ${INT_RR}, ${EXT_RR}`,
+    "Max-Forwards: 70",
+    "From: <sip:100@127.0.1.1>;tag=pbx1",
+    'To: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+    "Call-ID: call1@10.0.0.5",
+    "CSeq: 2 BYE",
+  ]);
+  await env.receive("internal", PBX, byeText);
+  const bye = env.take();
+  assert.equal(bye.length, 1);
+  // The phone's contact is a private address: the request goes where the R-URI says.
+  const b = assertTo(bye[0], "external", { host: "10.0.0.5", port: 5062 }).msg;
+  assert.equal(b.method, "BYE");
+  assert.equal(b.uri, "sip:alice@10.0.0.5:5062");
+  assert.deepEqual(getHeaderValues(b, "route"), []);
+  assert.equal(b.vias[0]!.host, "127.0.1.1");
+  assert.deepEqual(getHeaderValues(b, "record-route"), []);
+  // The phone's 200 goes back to the PBX.
+  await env.receive("external", PHONE, buildResponse(b, 200, "OK"));
+  const ok = env.take();
+  assert.equal(ok.length, 1);
+  const o = assertTo(ok[0], "internal", PBX).msg;
+  assert.equal(o.status, 200);
+  assert.equal(o.vias.length, 1);
+  assert.equal(o.vias[0]!.branch, "z9hG4bKpbxbye");
+  finish(env);
+});
+
+Deno.test("ProxyCore answers a CANCEL, cancels downstream once 180 arrives, and forwards the 487", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "CANCEL sip:100@127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
+      "Max-Forwards: 70",
+      'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+      "To: <sip:100@127.0.1.1>",
+      "Call-ID: call1@10.0.0.5",
+      "CSeq: 1 CANCEL",
+    ]),
+  );
+  const [cancelOk, ...none] = env.take();
+  const c = assertTo(cancelOk, "external", PHONE).msg;
+  assert.equal(c.status, 200);
+  assert.equal(c.method, "CANCEL");
+  assert.deepEqual(none, [], "no CANCEL downstream before a provisional (RFC 3261 §9.1)");
+  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  const afterRing = env.take();
+  const cancel = afterRing.find((s) => s.msg.method === "CANCEL" && s.msg.kind === "request");
+  const down = assertTo(cancel, "internal", PBX).msg;
+  assert.equal(down.vias[0]!.branch, req.vias[0]!.branch);
+  assert.equal(down.uri, req.uri);
+  assert.deepEqual(down.cseq, { seq: 1, method: "CANCEL" });
+  await env.receive("internal", PBX, buildResponse(down, 200, "OK", { toTag: "pbx1" }));
+  const terminatedText = pbxAnswer(req, 487, "Request Terminated");
+  await env.receive("internal", PBX, terminatedText);
+  const after487 = env.take();
+  const ackDown = after487.find((s) => s.msg.method === "ACK");
+  assert.equal(assertTo(ackDown, "internal", PBX).msg.vias[0]!.branch, req.vias[0]!.branch);
+  const up = after487.find((s) => s.msg.status === 487);
+  assert.equal(assertTo(up, "external", PHONE).msg.vias.length, 1);
+  // The caller's ACK for the 487 ends at us.
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "ACK sip:100@127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
+      "Max-Forwards: 70",
+      'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+      "To: <sip:100@127.0.1.1>;tag=pbx1",
+      "Call-ID: call1@10.0.0.5",
+      "CSeq: 1 ACK",
+    ]),
+  );
+  assert.deepEqual(env.take(), []);
+  finish(env);
+});
+
+Deno.test("ProxyCore answers a CANCEL for an unknown INVITE with 481", async () => {
+  const env = setup();
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "CANCEL sip:100@127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKnone;rport",
+      "Max-Forwards: 70",
+      "From: <sip:alice@127.0.1.1>;tag=a1",
+      "To: <sip:100@127.0.1.1>",
+      "Call-ID: nothing@10.0.0.5",
+      "CSeq: 1 CANCEL",
+    ]),
+  );
+  const [r, ...rest] = env.take();
+  assert.equal(assertTo(r, "external", PHONE).msg.status, 481);
+  assert.deepEqual(rest, []);
+  finish(env);
+});
+
+Deno.test("ProxyCore ACKs a 486 from the PBX itself, forwards the 486, and absorbs the caller's ACK", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  const busy = pbxAnswer(req, 486, "Busy Here");
+  await env.receive("internal", PBX, busy);
+  const out = env.take();
+  assert.equal(out.length, 2);
+  const ack = out.find((s) => s.msg.method === "ACK")!;
+  const a = assertTo(ack, "internal", PBX).msg;
+  assert.equal(a.vias[0]!.branch, req.vias[0]!.branch);
+  assert.equal(a.toTag, "pbx1");
+  assert.deepEqual(a.cseq, { seq: 1, method: "ACK" });
+  const up = assertTo(out.find((s) => s.msg.status === 486), "external", PHONE).msg;
+  assert.equal(up.vias.length, 1);
+  assert.equal(up.toTag, "pbx1");
+  // A retransmitted 486 from the PBX is ACKed again and not forwarded again.
+  await env.receive("internal", PBX, busy);
+  const again = env.take();
+  assert.equal(again.length, 1);
+  assert.equal(again[0]!.msg.method, "ACK");
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "ACK sip:100@127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
+      "Max-Forwards: 70",
+      'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+      "To: <sip:100@127.0.1.1>;tag=pbx1",
+      "Call-ID: call1@10.0.0.5",
+      "CSeq: 1 ACK",
+    ]),
+  );
+  assert.deepEqual(env.take(), [], "the caller's ACK is absorbed");
+  // Nothing is retransmitted to the caller after its ACK.
+  env.clock.advance(TIMER.H);
+  assert.deepEqual(env.take(), []);
+  finish(env);
+});
+
+Deno.test("ProxyCore answers 408 upstream when the PBX never answers", async () => {
+  const env = setup();
+  await callToPbx(env);
+  env.clock.advance(TIMER.B - 1);
+  const retransmitted = env.take();
+  assert.equal(retransmitted.length, 6, "Timer A retransmissions to the PBX");
+  assert.ok(retransmitted.every((s) => s.msg.method === "INVITE" && s.target.iface === "internal"));
+  env.clock.advance(1);
+  const [timeout, ...rest] = env.take();
+  const t = assertTo(timeout, "external", PHONE).msg;
+  assert.equal(t.status, 408);
+  assert.ok(t.toTag, "a To tag of our own");
+  assert.deepEqual(rest, []);
+  assert.equal(env.core.counters.timeouts, 1);
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore answers 483 to a request with Max-Forwards 0", async () => {
+  const env = setup();
+  await env.receive("external", PHONE, invite({ mf: 0 }));
+  const out = env.take();
+  assert.deepEqual(out.map((s) => s.msg.status), [100, 483]);
+  assertTo(out[1], "external", PHONE);
+  assert.equal(out[1]!.msg.reason, "Too Many Hops");
+  finish(env);
+});
+
+Deno.test("ProxyCore answers OPTIONS addressed to itself with 200", async () => {
+  const env = setup();
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "OPTIONS sip:127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKopt1;rport",
+      "Max-Forwards: 70",
+      "From: <sip:ping@10.0.0.5>;tag=p1",
+      "To: <sip:127.0.1.1>",
+      "Call-ID: ping1@10.0.0.5",
+      "CSeq: 1 OPTIONS",
+    ]),
+  );
+  const [r, ...rest] = env.take();
+  const m = assertTo(r, "external", PHONE).msg;
+  assert.equal(m.status, 200);
+  assert.ok(m.toTag);
+  assert.ok(getHeader(m, "allow")?.includes("INVITE"));
+  assert.deepEqual(rest, []);
+  finish(env);
+});
+
+Deno.test("ProxyCore adds a Path entry with received= to a REGISTER from outside and forwards it to the PBX", async () => {
+  const env = setup();
+  const register = (proto: SipProto) =>
+    sip([
+      "REGISTER sip:127.0.1.1 SIP/2.0",
+      `Via: SIP/2.0/${proto.toUpperCase()} 10.0.0.5:5062;branch=z9hG4bKreg${proto};rport`,
+      "Max-Forwards: 70",
+      "From: <sip:alice@127.0.1.1>;tag=r1",
+      "To: <sip:alice@127.0.1.1>",
+      `Call-ID: reg-${proto}@10.0.0.5`,
+      "CSeq: 1 REGISTER",
+      "Contact: <sip:alice@10.0.0.5:5062>",
+      "Supported: path",
+      "Expires: 3600",
+    ]);
+  await env.receive("external", PHONE, register("udp"));
+  const [fwd, ...rest] = env.take();
+  assert.deepEqual(rest, [], "no 100 for non-INVITE");
+  const req = assertTo(fwd, "internal", PBX).msg;
+  assert.equal(req.method, "REGISTER");
+  assert.deepEqual(getHeaderValues(req, "path"), [
+    "<sip:127.0.2.1:5060;lr;received=sip:192.0.2.50:5062>",
+  ]);
+  assert.deepEqual(getHeaderValues(req, "record-route"), []);
+  await env.receive("internal", PBX, buildResponse(req, 200, "OK", { toTag: "reg1" }));
+  const ok = env.take();
+  assert.equal(assertTo(ok[0], "external", PHONE).msg.status, 200);
+
+  // Over TCP the transport goes into received=, escaped as a parameter value.
+  await env.receive("external", PHONE, register("tcp"), "tcp");
+  const tcp = assertTo(env.take()[0], "internal", PBX).msg;
+  assert.deepEqual(getHeaderValues(tcp, "path"), [
+    "<sip:127.0.2.1:5060;lr;received=sip:192.0.2.50:5062%3Btransport%3Dtcp>",
+  ]);
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore sends a request from the PBX to the received address of its Path route", async () => {
+  const env = setup();
+  await env.receive(
+    "internal",
+    PBX,
+    sip([
+      "INVITE sip:alice@10.0.0.5:5062 SIP/2.0",
+      "Via: SIP/2.0/UDP 127.0.2.10:5060;branch=z9hG4bKpbxinv",
+      "Route: <sip:127.0.2.1:5060;lr;received=sip:192.0.2.50:5062>",
+      "Max-Forwards: 70",
+      "From: <sip:100@127.0.2.10>;tag=p1",
+      "To: <sip:alice@127.0.1.1>",
+      "Call-ID: path1@127.0.2.10",
+      "CSeq: 1 INVITE",
+    ]),
+  );
+  const out = env.take();
+  assert.equal(out[0]!.msg.status, 100);
+  const req = assertTo(out[1], "external", PHONE).msg;
+  assert.equal(req.uri, "sip:alice@10.0.0.5:5062");
+  assert.deepEqual(getHeaderValues(req, "route"), []);
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore forwards an initial INVITE from the PBX to its Request-URI out of the external side", async () => {
+  const env = setup();
+  await env.receive(
+    "internal",
+    PBX,
+    sip([
+      "INVITE sip:bob@198.51.100.7:5070 SIP/2.0",
+      "Via: SIP/2.0/UDP 127.0.2.10:5060;branch=z9hG4bKpbxout",
+      "Max-Forwards: 70",
+      "From: <sip:100@127.0.2.10>;tag=p1",
+      "To: <sip:bob@198.51.100.7>",
+      "Call-ID: out1@127.0.2.10",
+      "CSeq: 1 INVITE",
+      "Contact: <sip:100@127.0.2.10:5060>",
+    ]),
+  );
+  const [trying, fwd, ...rest] = env.take();
+  assert.equal(assertTo(trying, "internal", PBX).msg.status, 100);
+  assert.deepEqual(rest, []);
+  const req = assertTo(fwd, "external", { host: "198.51.100.7", port: 5070 }).msg;
+  assert.equal(req.uri, "sip:bob@198.51.100.7:5070");
+  assert.equal(req.vias[0]!.host, "127.0.1.1");
+  assert.equal(req.maxForwards, 69);
+  // Crossing the other way: the external-facing entry on top.
+  assert.deepEqual(getHeaderValues(req, "record-route"), [EXT_RR, INT_RR]);
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore answers 400 to a malformed request whose reply headers are readable", async () => {
+  const env = setup();
+  const text = sip([
+    "INVITE sip:100@127.0.1.1 SIP/2.0",
+    "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKbad1;rport",
+    "Max-Forwards: lots",
+    "From: <sip:alice@127.0.1.1>;tag=a1",
+    "To: <sip:100@127.0.1.1>",
+    "Call-ID: bad1@10.0.0.5",
+    "CSeq: 1 INVITE",
+  ]);
+  await env.receive("external", PHONE, text);
+  const [r, ...rest] = env.take();
+  const m = assertTo(r, "external", PHONE).msg;
+  assert.equal(m.status, 400);
+  assert.match(m.reason, /Max-Forwards/);
+  assert.ok(m.toTag, "a To tag (RFC 3261 §8.2.6.2)");
+  assert.deepEqual(rest, []);
+  assert.equal(env.core.counters.parseErrors, 1);
+  finish(env);
+});
+
+Deno.test("ProxyCore drops garbage without answering or throwing", async () => {
+  const env = setup();
+  for (
+    const junk of [
+      "",
+      "\r\n\r\n",
+      "hello world",
+      "SIP/2.0 200\r\n\r\n",
+      "INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n",
+      "\x00\x01\x02\xff",
+    ]
+  ) {
+    await env.receive("external", PHONE, junk);
+  }
+  // A response matching nothing is dropped as well.
+  await env.receive(
+    "internal",
+    PBX,
+    sip([
+      "SIP/2.0 200 OK",
+      "Via: SIP/2.0/UDP 127.0.2.1:5060;branch=z9hG4bKunknown",
+      "From: <sip:a@b>;tag=1",
+      "To: <sip:c@d>;tag=2",
+      "Call-ID: x",
+      "CSeq: 1 OPTIONS",
+    ]),
+  );
+  assert.deepEqual(env.take(), []);
+  finish(env);
+});
+
+Deno.test("ProxyCore answers 404 to an in-dialog request not routed through it", async () => {
+  const env = setup();
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "BYE sip:100@127.0.2.10:5060 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKbye9;rport",
+      "Max-Forwards: 70",
+      "From: <sip:alice@127.0.1.1>;tag=a1",
+      "To: <sip:100@127.0.1.1>;tag=pbx1",
+      "Call-ID: stray@10.0.0.5",
+      "CSeq: 2 BYE",
+    ]),
+  );
+  const [r, ...rest] = env.take();
+  const m = assertTo(r, "external", PHONE).msg;
+  assert.equal(m.status, 404);
+  assert.deepEqual(rest, []);
+  // An ACK in the same situation is dropped silently.
+  await env.receive(
+    "external",
+    PHONE,
+    sip([
+      "ACK sip:100@127.0.2.10:5060 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKack9;rport",
+      "Max-Forwards: 70",
+      "From: <sip:alice@127.0.1.1>;tag=a1",
+      "To: <sip:100@127.0.1.1>;tag=pbx1",
+      "Call-ID: stray@10.0.0.5",
+      "CSeq: 2 ACK",
+    ]),
+  );
+  assert.deepEqual(env.take(), []);
+  finish(env);
+});
+
+Deno.test("ProxyCore answers 503 to a new INVITE while draining", async () => {
+  const env = setup();
+  env.core.drain();
+  await env.receive("external", PHONE, invite());
+  assert.deepEqual(env.take().map((s) => s.msg.status), [100, 503]);
+  finish(env);
+});
+
+Deno.test("ProxyCore absorbs a retransmitted INVITE by resending its 100", async () => {
+  const env = setup();
+  await callToPbx(env);
+  await env.receive("external", PHONE, invite());
+  const [r, ...rest] = env.take();
+  assert.equal(assertTo(r, "external", PHONE).msg.status, 100);
+  assert.deepEqual(rest, [], "not forwarded again");
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore answers 487 when a CANCEL arrives before the INVITE was relayed", async () => {
+  const env = setup();
+  const inbound = (text: string) => ({
+    data: toBytes(text),
+    source: PHONE,
+    iface: "external" as const,
+    proto: "udp" as const,
+    local: { proto: "udp" as const, host: "127.0.1.1", port: 5060 },
+    connection: undefined,
+  });
+  // Both arrive before routing the INVITE has finished (it awaits address resolution).
+  env.core.receive(inbound(invite()));
+  env.core.receive(inbound(sip([
+    "CANCEL sip:100@127.0.1.1 SIP/2.0",
+    "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
+    "Max-Forwards: 70",
+    'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+    "To: <sip:100@127.0.1.1>",
+    "Call-ID: call1@10.0.0.5",
+    "CSeq: 1 CANCEL",
+  ])));
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+  const out = env.take();
+  assert.deepEqual(out.map((s) => `${s.msg.status} ${s.msg.method}`), [
+    "100 INVITE",
+    "200 CANCEL",
+    "487 INVITE",
+  ]);
+  assert.ok(out.every((s) => s.target.iface === "external"), "nothing went to the PBX");
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no final answer (Timer C)", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  env.take();
+  env.clock.advance(TIMER.C);
+  const out = env.take();
+  const cancel = out.find((s) => s.msg.method === "CANCEL");
+  assert.equal(assertTo(cancel, "internal", PBX).msg.vias[0]!.branch, req.vias[0]!.branch);
+  const timeout = out.find((s) => s.msg.kind === "response");
+  assert.equal(assertTo(timeout, "external", PHONE).msg.status, 408);
+  // The PBX's 487 is ACKed and not forwarded (the caller already has its 408).
+  await env.receive("internal", PBX, pbxAnswer(req, 487, "Request Terminated"));
+  const after = env.take();
+  assert.deepEqual(after.map((s) => s.msg.method + (s.msg.status ? ` ${s.msg.status}` : "")), [
+    "ACK",
+  ]);
+  env.core.close();
+  assert.equal(env.clock.pending, 0);
+});
+
+Deno.test("ProxyCore forwards a 2xx retransmission statelessly after its transaction ended", async () => {
+  const env = setup();
+  const req = await callToPbx(env);
+  const ok = pbxAnswer(req, 200, "OK");
+  await env.receive("internal", PBX, ok);
+  env.take();
+  env.clock.advance(TIMER.M);
+  assert.deepEqual(env.core.transactions, { server: 0, client: 0 });
+  await env.receive("internal", PBX, ok);
+  const [r, ...rest] = env.take();
+  // Sent to the received/rport address of the caller's Via.
+  const m = assertTo(r, "external", PHONE).msg;
+  assert.equal(m.status, 200);
+  assert.equal(m.vias.length, 1);
+  assert.deepEqual(rest, []);
+  finish(env);
+});
