@@ -11,10 +11,11 @@
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
 import type { DatagramBackend, RelaySocket } from "./packet/backend.ts";
-import type { Clock } from "../sbc/transaction/clock.ts";
+import type { MediaClock } from "./relay_types.ts";
 import { legRoute, type RelayTotals } from "./packet/forward.ts";
 import type { PortPool } from "./port_pool.ts";
-import { type Leg, newLeg } from "./session.ts";
+import type { Leg } from "./packet/leg.ts";
+import { newLeg } from "./session.ts";
 
 export interface BindOptions {
   readonly sockets: DatagramBackend;
@@ -26,7 +27,7 @@ export interface BindOptions {
 
 export interface PumpOptions {
   readonly totals: RelayTotals;
-  readonly clock: Clock;
+  readonly clock: MediaClock;
 }
 
 const log = getLogger(["edgesbc", "rtp"]);
@@ -78,8 +79,9 @@ export function startPumps(
 ): void {
   const [a, b] = legs;
   const { totals, clock } = options;
-  a.rtp.start(legRoute(a, b, { rtcp: false, totals, clock }), b.rtp);
-  a.rtcp.start(legRoute(a, b, { rtcp: true, totals, clock }), b.rtcp);
-  b.rtp.start(legRoute(b, a, { rtcp: false, totals, clock }), a.rtp);
-  b.rtcp.start(legRoute(b, a, { rtcp: true, totals, clock }), a.rtcp);
+  const now = () => clock.now();
+  a.rtp.start(legRoute(a, b, { rtcp: false, totals, now }), b.rtp);
+  a.rtcp.start(legRoute(a, b, { rtcp: true, totals, now }), b.rtcp);
+  b.rtp.start(legRoute(b, a, { rtcp: false, totals, now }), a.rtp);
+  b.rtcp.start(legRoute(b, a, { rtcp: true, totals, now }), a.rtcp);
 }

@@ -13,20 +13,12 @@
  */
 
 import type { Role } from "../config/config.ts";
-import type { SipMessage } from "../sbc/message/message.ts";
 import type { MediaFlags } from "./flags.ts";
+import type { MediaMessage } from "./relay_types.ts";
 import type { OfferState } from "./manage.ts";
 import type { RewriteOptions, Sdp, SdpStream } from "./sdp.ts";
-import {
-  type Leg,
-  type MediaSession,
-  otherParty,
-  type Party,
-  setPeer,
-  type Stream,
-  udp,
-  updateDest,
-} from "./session.ts";
+import { type MediaSession, otherParty, type Party, setPeer, type Stream, udp } from "./session.ts";
+import { type Leg, updateDest } from "./packet/leg.ts";
 
 /** A message's session, and who sent what from the session's point of view. */
 export interface Match {
@@ -40,7 +32,7 @@ export interface Match {
 /** The session `msg` belongs to: by the caller's From tag, or (sent by the callee) its To tag. */
 export function findMatch(
   sessions: readonly MediaSession[] | undefined,
-  msg: SipMessage,
+  msg: MediaMessage,
 ): Match | undefined {
   if (sessions === undefined) return undefined;
   const fromTag = msg.fromTag ?? "";
@@ -56,13 +48,13 @@ export function findMatch(
 }
 
 /** The session's last offer as `decideMedia()` sees it from `msg`; undefined when there is none. */
-export function offerStateOf(match: Match | undefined, msg: SipMessage): OfferState | undefined {
+export function offerStateOf(match: Match | undefined, msg: MediaMessage): OfferState | undefined {
   const offer = match?.session.offer;
   if (match === undefined || offer === undefined) return undefined;
   return {
     open: offer.open,
     fromRequestSender: offer.party === match.requestSender,
-    inTransaction: offer.cseq === msg.cseq.seq &&
+    inTransaction: offer.cseq === msg.cseq &&
       (offer.method === msg.method || (msg.method === "ACK" && offer.method === "INVITE")),
   };
 }
@@ -79,7 +71,7 @@ export interface NewSessionOptions {
 }
 
 /** A session for an initial offer in `msg`, with no streams yet. */
-export function newSession(msg: SipMessage, options: NewSessionOptions): MediaSession {
+export function newSession(msg: MediaMessage, options: NewSessionOptions): MediaSession {
   const { sender, from, to } = options;
   const roles: [Role, Role] = sender === 0 ? [from, to] : [to, from];
   const session: MediaSession = {
@@ -272,14 +264,6 @@ export function rewriteOptions(
 }
 
 /** Key of an INVITE transaction whose SDP was left alone (Call-ID, From tag, CSeq number). */
-export function passKey(msg: SipMessage): string {
-  return `${msg.callId}\n${msg.fromTag ?? ""}\n${msg.cseq.seq}`;
-}
-
-/** The body is SDP: Content-Type application/sdp, or no Content-Type and a body starting v=. */
-export function isSdpBody(msg: SipMessage): boolean {
-  if (msg.body.length === 0) return false;
-  const type = msg.headers.find((h) => h.name === "content-type")?.value;
-  if (type === undefined) return /^\s*v=/.test(msg.body);
-  return /^application\/sdp\s*(;|$)/i.test(type);
+export function passKey(msg: MediaMessage): string {
+  return `${msg.callId}\n${msg.fromTag ?? ""}\n${msg.cseq}`;
 }

@@ -19,7 +19,7 @@
  * it: in bridge mode the SDP we send holds an address valid on one side only, and a hop that trusts
  * the marker (a proxying PBX hairpinning the call back through us) would skip the translation.
  *
- * Sockets come from a backend (rtp/datagram.ts): libc through FFI when `--allow-ffi` is granted
+ * Sockets come from a backend (rtp/packet/open_backend.ts): libc through FFI when `--allow-ffi` is granted
  * (recvmmsg/sendmmsg, 4 MiB receive buffers, DSCP EF), else `Deno.listenDatagram`; binding and
  * unbinding a leg's pair is in rtp/leg_sockets.ts.
  *
@@ -31,12 +31,12 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
-import { type Clock, SYSTEM_CLOCK } from "../sbc/transaction/clock.ts";
-import type { SipMessage } from "../sbc/message/message.ts";
-import { type BackendName, type DatagramBackend, openBackend } from "./packet/backend.ts";
+import type { BackendName, DatagramBackend } from "./packet/backend.ts";
+import { openBackend } from "./packet/open_backend.ts";
 import { type MediaFlags, parseFlags } from "./flags.ts";
 import type { RelayTotals } from "./packet/forward.ts";
 import { closeLeg, openLeg, startPumps } from "./leg_sockets.ts";
+import type { Leg } from "./packet/leg.ts";
 import { decideMedia, MEDIA_ACTION } from "./manage.ts";
 import {
   applyAnswer,
@@ -45,7 +45,6 @@ import {
   findMatch,
   hasOpenStream,
   isRepeatedOffer,
-  isSdpBody,
   type Match,
   newSession,
   newStream,
@@ -55,12 +54,17 @@ import {
   streamsToOpen,
 } from "./offer_answer.ts";
 import { PortPool } from "./port_pool.ts";
-import type { MediaContext, MediaOutcome, RelayOptions } from "./relay_types.ts";
+import type {
+  MediaClock,
+  MediaContext,
+  MediaMessage,
+  MediaOutcome,
+  RelayOptions,
+} from "./relay_types.ts";
 import { parseSdp, rewriteSdp, type Sdp } from "./sdp.ts";
 import {
   type CallInfo,
   type CallTraffic,
-  type Leg,
   type MediaSession,
   otherParty,
   type Party,
@@ -69,12 +73,6 @@ import {
 } from "./session.ts";
 import { callList, callTraffic, relayStats } from "./snapshot.ts";
 import { SWEEP_END, sweepSession, type Timeouts } from "./timeouts.ts";
-
-export type { CallInfo, CallTraffic, RelayStats } from "./session.ts";
-export type { BackendName } from "./packet/backend.ts";
-export type { Clock } from "../sbc/transaction/clock.ts";
-export { LATCH_SILENCE_MS } from "./packet/forward.ts";
-export type { MediaContext, MediaOutcome, MediaSide, RelayOptions } from "./relay_types.ts";
 
 const SWEEP_MS = 1000;
 const NONE: MediaOutcome = { kind: "none" };
@@ -90,7 +88,7 @@ export class MediaRelay {
   readonly #sockets: DatagramBackend;
   readonly #pools = new Map<string, PortPool>();
   readonly #timeouts: Timeouts;
-  readonly #clock: Clock;
+  readonly #clock: MediaClock;
   readonly #calls = new Map<string, MediaSession[]>();
   /** INVITEs whose SDP was deliberately left alone: their replies are not offers. */
   readonly #passthrough = new Map<string, number>();
@@ -112,7 +110,7 @@ export class MediaRelay {
       holdMs: options.holdTimeout * 1000,
       offerMs: options.offerTimeout * 1000,
     };
-    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = options.clock;
     this.#onTimeout = options.onTimeout;
     this.#sockets = openBackend(
       [options.sides.external.media, options.sides.internal.media],
@@ -183,7 +181,7 @@ export class MediaRelay {
       kind: msg.kind,
       method: msg.method,
       status: msg.status,
-      hasSdp: isSdpBody(msg),
+      hasSdp: msg.sdp !== undefined,
       inDialog: ctx.inDialog,
       offer: offerStateOf(match, msg),
     });
@@ -228,8 +226,8 @@ export class MediaRelay {
   }
 
   /** The message's SDP to rewrite, or why it is left alone (logged). */
-  #sdpOf(msg: SipMessage, flags: MediaFlags): Sdp | "invalid" | "marked" {
-    const parsed = parseSdp(msg.body);
+  #sdpOf(msg: MediaMessage, flags: MediaFlags): Sdp | "invalid" | "marked" {
+    const parsed = parseSdp(msg.sdp ?? "");
     if (!parsed.ok) {
       log.warn("rtp.sdp.invalid {callId} {method}: {message}", {
         callId: msg.callId,
@@ -302,7 +300,7 @@ export class MediaRelay {
 
     applyOffer(session, sdp, {
       party: sender,
-      cseq: msg.cseq.seq,
+      cseq: msg.cseq,
       method: msg.method,
       created: fresh,
       flags,
@@ -356,7 +354,7 @@ export class MediaRelay {
   }
 
   /** Remembers an INVITE left unproxied, so its 1xx/2xx SDP is not taken for an offer. */
-  #pass(msg: SipMessage): void {
+  #pass(msg: MediaMessage): void {
     if (msg.method !== "INVITE" || msg.kind !== "request") return;
     this.#passthrough.set(passKey(msg), this.#clock.now());
     this.#startSweep();

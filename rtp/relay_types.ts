@@ -1,15 +1,38 @@
 /**
- * The relay's public types: its options (`RelayOptions`, one `MediaSide` per interface) and what
- * `MediaRelay.manage()` takes and returns (`MediaContext`, `MediaOutcome`). Importers get them
- * from rtp/relay.ts, which re-exports them.
+ * The relay's public types: its options (`RelayOptions`, one `MediaSide` per interface), what
+ * `MediaRelay.manage()` takes and returns (`MediaContext`, `MediaOutcome`), and the two things the
+ * relay needs from the SIP side, declared here so rtp/ never imports sbc/: the few facts of a SIP
+ * message media management reads (`MediaMessage`) and a time source (`MediaClock`).
  *
  * @module
  */
 
 import type { Role } from "../config/config.ts";
-import type { Clock } from "../sbc/transaction/clock.ts";
-import type { SipMessage } from "../sbc/message/message.ts";
 import type { BackendName } from "./packet/backend.ts";
+
+/** The time source the relay arms its sweep on; the SBC passes its one timer wheel. */
+export interface MediaClock {
+  /** Milliseconds, monotonic enough for timeouts. */
+  now(): number;
+  setTimer(fn: () => void, ms: number): number;
+  clearTimer(id: number): void;
+}
+
+/** What media management reads of a SIP request or response. */
+export interface MediaMessage {
+  readonly kind: "request" | "response";
+  /** The request's method; for a response, the method of its CSeq. */
+  readonly method: string;
+  /** 0 for a request. */
+  readonly status: number;
+  readonly callId: string;
+  readonly fromTag: string | undefined;
+  readonly toTag: string | undefined;
+  /** The CSeq number. */
+  readonly cseq: number;
+  /** The body when it is SDP (the SIP side reads Content-Type); undefined otherwise. */
+  readonly sdp: string | undefined;
+}
 
 export interface MediaSide {
   /** Local address the RTP sockets for this side bind to (rtpproxy `-l`). */
@@ -28,8 +51,8 @@ export interface RelayOptions {
   readonly holdTimeout: number;
   /** Seconds a session may wait for a 2xx to its INVITE. */
   readonly offerTimeout: number;
-  readonly clock?: Clock;
-  /** Socket backend; default `ffi` when available (see rtp/datagram.ts), else `deno`. */
+  readonly clock: MediaClock;
+  /** Socket backend; default `ffi` when available (see rtp/packet/open_backend.ts), else `deno`. */
   readonly backend?: BackendName;
   /**
    * Called when an answered call's media went silent past the timeout, just before its session
@@ -40,7 +63,7 @@ export interface RelayOptions {
 
 export interface MediaContext {
   /** The message as received (request or reply). */
-  readonly msg: SipMessage;
+  readonly msg: MediaMessage;
   /** Side it was received on. */
   readonly from: Role;
   /** Side it is being sent to. */

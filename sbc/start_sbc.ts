@@ -45,6 +45,8 @@ async function applyScript(
  * routing script does not load (startup only).
  */
 export async function startSbc(config: Config): Promise<Sbc> {
+  // One time source for the process: SIP timers and the media sweep.
+  const wheel = new TimerWheel();
   const relay = new MediaRelay({
     sides: {
       external: { media: config.external.media, advertise: config.external.advertise },
@@ -56,9 +58,9 @@ export async function startSbc(config: Config): Promise<Sbc> {
     offerTimeout: config.media.offerTimeout,
     // The relay's sweep runs after startup, so `core` exists by then.
     onTimeout: (callId) => core.mediaTimeout(callId),
+    clock: wheel,
   });
   let transport: Transport | undefined = undefined;
-  const wheel = new TimerWheel();
   const core = new ProxyCore({
     config,
     clock: wheel,

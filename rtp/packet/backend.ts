@@ -1,18 +1,16 @@
 /**
- * The relay's socket layer: what relay.ts needs from a UDP socket on the forwarding path, and
- * the choice between the two backends, made once per relay:
- * - `ffi` (rtp/ffi_socket.ts): non-blocking sockets driven through libc (recvmmsg, sendmmsg,
- *   epoll), with a 4 MiB receive buffer and DSCP EF; needs `--allow-ffi` and IPv4 media addresses.
- * - `deno` (rtp/deno_socket.ts): `Deno.listenDatagram`, one receive loop per socket.
+ * What the relay needs from a UDP socket on the forwarding path. Two backends implement it:
+ * - `ffi` (rtp/packet/ffi_socket.ts): non-blocking sockets driven through libc (recvmmsg,
+ *   sendmmsg, epoll), with a 4 MiB receive buffer and DSCP EF; needs `--allow-ffi` and IPv4 media
+ *   addresses.
+ * - `deno` (rtp/packet/deno_socket.ts): `Deno.listenDatagram`, one receive loop per socket.
+ * rtp/packet/open_backend.ts picks one per relay.
  *
  * The relay decides per datagram (latching, counters) through a `Route`; the backend moves the
  * bytes, forwarding each datagram as received.
  *
  * @module
  */
-
-import { DenoBackend } from "./deno_socket.ts";
-import { ffiAvailable, FfiBackend } from "./ffi_socket.ts";
 
 export const BACKEND = { ffi: "ffi", deno: "deno" } as const;
 export type BackendName = typeof BACKEND[keyof typeof BACKEND];
@@ -39,24 +37,4 @@ export interface DatagramBackend {
   /** Binds `hostname:port`; throws `Deno.errors.AddrInUse` when the port is taken. */
   bind(hostname: string, port: number): RelaySocket;
   close(): void;
-}
-
-/**
- * The fastest backend that can serve these media addresses: FFI when libc is loadable (needs
- * `--allow-ffi`) and every address is IPv4, else `Deno.listenDatagram`.
- */
-export function openBackend(
-  addresses: readonly string[],
-  prefer: BackendName = BACKEND.ffi,
-): DatagramBackend {
-  if (prefer === BACKEND.ffi && ffiAvailable() && addresses.every(isIpv4)) {
-    return new FfiBackend();
-  }
-  return new DenoBackend();
-}
-
-/** Dotted-quad IPv4 literal. */
-export function isIpv4(host: string): boolean {
-  return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(host) &&
-    host.split(".").every((b) => Number(b) <= 255);
 }

@@ -1,6 +1,6 @@
 /**
  * The relay's per-datagram decision (the hot path): which source a leg accepts, where the datagram
- * goes, and the packet, byte and drop counters. No sockets here: the backend (rtp/datagram.ts)
+ * goes, and the packet, byte and drop counters. No sockets here: the backend (rtp/packet/backend.ts)
  * moves the bytes and asks the `Route` built here.
  *
  * Latching (symmetric RTP, the default on both sides; flag `a` turns it off for the side that sent
@@ -15,9 +15,8 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Clock } from "../../sbc/transaction/clock.ts";
 import type { Route } from "./backend.ts";
-import { type Leg, updateDest } from "../session.ts";
+import { type Leg, updateDest } from "./leg.ts";
 
 /** How long a latched source must be silent before another source may take its place. */
 export const LATCH_SILENCE_MS = 2000;
@@ -33,21 +32,22 @@ export interface RouteOptions {
   /** The route is for the RTCP socket (port + 1). */
   readonly rtcp: boolean;
   readonly totals: RelayTotals;
-  readonly clock: Clock;
+  /** The relay's clock, in ms (latching compares silences). */
+  readonly now: () => number;
 }
 
 const log = getLogger(["edgesbc", "rtp"]);
 
 /** The decision for each datagram `from` sends, relayed towards `to`. */
 export function legRoute(from: Leg, to: Leg, options: RouteOptions): Route {
-  const { rtcp, totals, clock } = options;
+  const { rtcp, totals, now } = options;
   return {
     forward: (source, bytes) => {
       if (from.symmetric) {
         const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
         if (
           (latched === undefined || latched.port !== source.port ||
-            latched.hostname !== source.hostname) && !latch(from, source, rtcp, latched, clock)
+            latched.hostname !== source.hostname) && !latch(from, source, rtcp, latched, now)
         ) {
           from.drops++;
           totals.drops++;
@@ -79,9 +79,9 @@ function latch(
   source: Deno.NetAddr,
   rtcp: boolean,
   latched: Deno.NetAddr | undefined,
-  clock: Clock,
+  clockNow: () => number,
 ): boolean {
-  const now = clock.now();
+  const now = clockNow();
   if (latched !== undefined && now - leg.lastActive <= LATCH_SILENCE_MS) return false;
   if (rtcp) leg.latchedRtcp = source;
   else leg.latchedRtp = source;

@@ -4,6 +4,7 @@
  */
 import type { Config, Role, SipProto } from "../../config/config.ts";
 import type { CallTraffic } from "./call_log.ts";
+import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import type { LocalSides } from "./local_address.ts";
 import type { Edit, SipMessage } from "../message/message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
@@ -19,21 +20,7 @@ export interface Target {
   readonly proto?: SipProto;
 }
 
-/** What media management did to a message (rtpproxy_manage). */
-export type MediaOutcome =
-  | { readonly kind: "none" }
-  | { readonly kind: "body"; readonly body: string }
-  | { readonly kind: "reject"; readonly status: number; readonly reason: string };
-
 /** The media relay as the SIP side sees it (implemented by rtp/relay.ts). */
-export interface MediaContext {
-  readonly msg: SipMessage;
-  readonly from: Role;
-  readonly to: Role;
-  readonly source: Peer;
-  readonly flags: string;
-  readonly inDialog: boolean;
-}
 export interface MediaHooks {
   manage(ctx: MediaContext): MediaOutcome;
   deleteCall(callId: string): void;

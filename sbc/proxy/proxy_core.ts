@@ -6,14 +6,10 @@ import { getLogger } from "@logtape/logtape";
 import type { Config, Role } from "../../config/config.ts";
 import { CALL_END, type CallEnd, type CallEndKind, CallLog, isInitialInvite } from "./call_log.ts";
 import type { Clock } from "../transaction/clock.ts";
-import {
-  type MediaHooks,
-  type MediaOutcome,
-  newContext,
-  type ProxyActions,
-  type SipContext,
-} from "./context.ts";
+import type { MediaOutcome } from "../../rtp/relay_types.ts";
+import { type MediaHooks, newContext, type ProxyActions, type SipContext } from "./context.ts";
 import { resolveHost, resolveUri } from "../transport/destination.ts";
+import { mediaMessage } from "./media_message.ts";
 import { defaultProto, type LocalSides, localSides, otherSide } from "./local_address.ts";
 import { type Edit, parseMessage, type SipMessage } from "../message/message.ts";
 import { serializeMessage, toBytes } from "../message/serialize.ts";
@@ -250,7 +246,7 @@ export class ProxyCore implements ProxyActions {
     if (!this.#media) return { kind: "none" };
     const { from, to } = this.direction(ctx);
     const outcome = this.#media.manage({
-      msg: ctx.msg,
+      msg: mediaMessage(ctx.msg),
       from,
       to,
       source: ctx.inbound.source,
@@ -427,7 +423,7 @@ export class ProxyCore implements ProxyActions {
     const flags = up.ctx.replyMediaFlags;
     if (this.#media && flags !== undefined) {
       const outcome = this.#media.manage({
-        msg: reply,
+        msg: mediaMessage(reply),
         from: tx.target.iface,
         to: up.from,
         source: tx.target.dest,

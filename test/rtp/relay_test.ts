@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { Role } from "../../config/config.ts";
-import { type MediaContext, type MediaOutcome, MediaRelay } from "../../rtp/relay.ts";
+import { MediaRelay } from "../../rtp/relay.ts";
+import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
+import { mediaMessage } from "../../sbc/proxy/media_message.ts";
 import { ManualClock } from "../../sbc/transaction/clock.ts";
 import { parseMessage, type SipMessage } from "../../sbc/message/message.ts";
 
@@ -138,7 +140,7 @@ function response(
 
 function ctx(msg: SipMessage, from: Role, flags = "", inDialog?: boolean): MediaContext {
   return {
-    msg,
+    msg: mediaMessage(msg),
     from,
     to: from === "external" ? "internal" : "external",
     source: { host: from === "external" ? PHONE : PBX, port: 5060 },

@@ -3,10 +3,10 @@ import {
   BACKEND,
   type BackendName,
   type DatagramBackend,
-  openBackend,
   type RelaySocket,
   type Route,
 } from "../../../rtp/packet/backend.ts";
+import { openBackend } from "../../../rtp/packet/open_backend.ts";
 
 const RELAY = "127.0.1.1";
 const PEER = "127.0.1.30";

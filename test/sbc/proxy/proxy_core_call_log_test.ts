@@ -6,7 +6,7 @@ import type { Role } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
 import type { CallTraffic } from "../../../sbc/proxy/call_log.ts";
 import { ManualClock } from "../../../sbc/transaction/clock.ts";
-import type { MediaContext } from "../../../sbc/proxy/context.ts";
+import type { MediaContext } from "../../../rtp/relay_types.ts";
 import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
 import { getHeaderValues, parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
 import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";

@@ -4,12 +4,8 @@
  */
 import type { Role } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
-import {
-  type MediaOutcome,
-  newContext,
-  type ProxyActions,
-  type SipContext,
-} from "../../../sbc/proxy/context.ts";
+import type { MediaOutcome } from "../../../rtp/relay_types.ts";
+import { newContext, type ProxyActions, type SipContext } from "../../../sbc/proxy/context.ts";
 import {
   callWithRun,
   requestState,
