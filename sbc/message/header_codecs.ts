@@ -1,9 +1,27 @@
 /**
- * Header name table and the value codecs `sbc/message.ts` uses: comma splitting, parameters,
- * name-addr (RFC 3261 §20.10) and Via (RFC 3261 §20.42). Pure functions over strings.
+ * Header name table and the value codecs the message model (sbc/message/message.ts) and the proxy
+ * use: comma splitting, parameters, name-addr (RFC 3261 §20.10) and Via (RFC 3261 §20.42), with the
+ * types they produce. Pure functions over strings.
  */
 
-import type { NameAddr, Via } from "./message.ts";
+/** A Via entry (RFC 3261 §20.42). */
+export interface Via {
+  /** "UDP", "TCP", "TLS", ... upper case. */
+  readonly transport: string;
+  readonly host: string;
+  readonly port: number | undefined;
+  readonly branch: string | undefined;
+  /** Parameters with lowercase keys; a flag parameter (`;rport`) maps to "". */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** A name-addr or addr-spec with parameters: From, To, Contact, Route, Record-Route, Path. */
+export interface NameAddr {
+  readonly display: string | undefined;
+  /** The URI text without angle brackets. */
+  readonly uri: string;
+  readonly params: Readonly<Record<string, string>>;
+}
 
 /** RFC 3261 §7.3.3 and the IANA SIP header registry: compact form → lowercase full name. */
 const COMPACT_FORMS: Readonly<Record<string, string>> = {

@@ -14,9 +14,8 @@ import {
   parseNameAddr,
   parseVia,
   splitValues,
+  type Via,
 } from "./header_codecs.ts";
-
-export { formatVia, parseNameAddr, parseNameAddrs, parseVia } from "./header_codecs.ts";
 
 /** One header field as received; `name` is the lowercase full name (compact forms expanded). */
 export interface HeaderField {
@@ -26,25 +25,6 @@ export interface HeaderField {
   /** Offsets of the whole header line in `raw`, including its CRLF (and any folded lines). */
   readonly start: number;
   readonly end: number;
-}
-
-/** A Via entry (RFC 3261 §20.42). */
-export interface Via {
-  /** "UDP", "TCP", "TLS", ... upper case. */
-  readonly transport: string;
-  readonly host: string;
-  readonly port: number | undefined;
-  readonly branch: string | undefined;
-  /** Parameters with lowercase keys; a flag parameter (`;rport`) maps to "". */
-  readonly params: Readonly<Record<string, string>>;
-}
-
-/** A name-addr or addr-spec with parameters: From, To, Contact, Route, Record-Route, Path. */
-export interface NameAddr {
-  readonly display: string | undefined;
-  /** The URI text without angle brackets. */
-  readonly uri: string;
-  readonly params: Readonly<Record<string, string>>;
 }
 
 export interface SipMessage {

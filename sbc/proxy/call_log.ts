@@ -11,7 +11,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../../config/config.ts";
-import { getHeader, parseNameAddr, type SipMessage } from "../message/message.ts";
+import { getHeader, type SipMessage } from "../message/message.ts";
+import { parseNameAddr } from "../message/header_codecs.ts";
 import { parseUri } from "../message/uri.ts";
 
 const log = getLogger(["edgesbc", "call"]);

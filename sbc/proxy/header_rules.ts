@@ -4,15 +4,8 @@
  */
 import type { Role, SipProto } from "../../config/config.ts";
 import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
-import {
-  type Edit,
-  formatVia,
-  getHeaderValues,
-  parseNameAddr,
-  parseVia,
-  type SipMessage,
-  type Via,
-} from "../message/message.ts";
+import { type Edit, getHeaderValues, type SipMessage } from "../message/message.ts";
+import { formatVia, parseNameAddr, parseVia, type Via } from "../message/header_codecs.ts";
 import { parseUri } from "../message/uri.ts";
 import type { Target } from "./context.ts";
 import type { Peer } from "../transport/transport.ts";

@@ -5,7 +5,8 @@
 import type { SipContext } from "../proxy/context.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
-import { getHeader, parseNameAddr, type SipMessage } from "../message/message.ts";
+import { getHeader, type SipMessage } from "../message/message.ts";
+import { parseNameAddr } from "../message/header_codecs.ts";
 import { formatUri, parseUri, type SipUri } from "../message/uri.ts";
 
 export type PvValue = string | number | null;

@@ -7,12 +7,8 @@
  * once), responses copy Via and Record-Route, in-dialog requests follow the route set
  * (§12.2.1.1) to the first Route's address.
  */
-import {
-  getHeaderValues,
-  parseMessage,
-  parseNameAddr,
-  type SipMessage,
-} from "../../sbc/message/message.ts";
+import { getHeaderValues, parseMessage, type SipMessage } from "../../sbc/message/message.ts";
+import { parseNameAddr } from "../../sbc/message/header_codecs.ts";
 import { parseUri } from "../../sbc/message/uri.ts";
 
 export interface SipAddress {

@@ -1,18 +1,20 @@
 import assert from "node:assert/strict";
 import {
   type Edit,
-  formatVia,
   getHeader,
   getHeaderValues,
   MAX_MESSAGE_SIZE,
   PARSE_ERROR,
   type ParseErrorCode,
   parseMessage,
+  type SipMessage,
+} from "../../../sbc/message/message.ts";
+import {
+  formatVia,
   parseNameAddr,
   parseNameAddrs,
   parseVia,
-  type SipMessage,
-} from "../../../sbc/message/message.ts";
+} from "../../../sbc/message/header_codecs.ts";
 import { serializeMessage, toBytes } from "../../../sbc/message/serialize.ts";
 
 const FIXTURES = new URL("../../fixtures/sip/", import.meta.url);

@@ -5,9 +5,9 @@ import {
   type Edit,
   getHeaderValues,
   parseMessage,
-  parseVia,
   type SipMessage,
 } from "../../../sbc/message/message.ts";
+import { parseVia } from "../../../sbc/message/header_codecs.ts";
 import { serializeMessage } from "../../../sbc/message/serialize.ts";
 import {
   looseRoute,
