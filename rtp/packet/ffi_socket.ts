@@ -10,32 +10,41 @@
  * of dropped) and DSCP EF (RFC 3246; IP_TOS 0xB8), the class RTP is expected to carry
  * (RFC 4594 §4.1 telephony).
  *
- * The library is loaded once, when this module is evaluated, and only when `--allow-ffi` is
- * granted; it stays loaded for the life of the process (a nonblocking call may be in flight).
+ * The libc constants, struct layouts and symbols are in rtp/packet/_libc.ts.
  *
  * @module
  */
 
 import type { DatagramBackend, RelaySocket, Route } from "./backend.ts";
-
-const AF_INET = 2;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_RCVBUFFORCE = 33;
-const IPPROTO_IP = 0;
-const IP_TOS = 1;
-const MSG_DONTWAIT = 0x40;
-const EPOLLIN = 0x1;
-const EPOLL_CTL_ADD = 1;
-const EPOLL_CTL_DEL = 2;
-const EPOLL_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
-const EADDRINUSE = 98;
-const EACCES = 13;
+import {
+  AF_INET,
+  EACCES,
+  EADDRINUSE,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLLIN,
+  errno,
+  EVENT,
+  IOV,
+  IP_TOS,
+  IPPROTO_IP,
+  LIBC,
+  type Libc,
+  MMSG,
+  MSG_DONTWAIT,
+  MSG_LEN,
+  NAME,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  sockaddr,
+  SOL_SOCKET,
+} from "./_libc.ts";
 
 /** DSCP EF (46) in the TOS byte. */
 const TOS_EF = 0xb8;
@@ -55,84 +64,6 @@ const IDLE_POLLS = 32;
 const MAX_POLLS = 512;
 /** epoll data of the wake-up eventfd. */
 const WAKE = 0xffffffff;
-
-// struct layouts (LP64)
-const MMSG = 64; // struct mmsghdr: msghdr (56) + msg_len + padding
-const MSG_LEN = 56;
-const IOV = 16;
-const NAME = 16; // struct sockaddr_in
-const EVENT = 12; // struct epoll_event is packed on x86_64
-
-const SYMBOLS = {
-  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
-  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
-  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
-  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
-  epoll_create1: { parameters: ["i32"], result: "i32" },
-  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
-  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
-  epoll_wait_thread: {
-    name: "epoll_wait",
-    parameters: ["i32", "buffer", "i32", "i32"],
-    result: "i32",
-    nonblocking: true,
-  },
-  eventfd: { parameters: ["u32", "i32"], result: "i32" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  __errno_location: { parameters: [], result: "pointer" },
-} as const;
-
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-
-const LIBC: Libc | undefined = load();
-
-function load(): Libc | undefined {
-  if (Deno.build.os !== "linux" || !["x86_64", "aarch64"].includes(Deno.build.arch)) {
-    return undefined;
-  }
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
-    return Deno.dlopen("libc.so.6", SYMBOLS).symbols;
-  } catch {
-    return undefined;
-  }
-}
-
-/** libc could be loaded: the FFI backend can run. */
-export function ffiAvailable(): boolean {
-  return LIBC !== undefined;
-}
-
-function errno(libc: Libc): number {
-  const p = libc.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
-}
-
-/** IPv4 dotted quad to the 32-bit value as stored in `sin_addr` read little-endian; -1 if not one. */
-function ipv4Word(host: string): number {
-  const parts = host.split(".");
-  if (parts.length !== 4) return -1;
-  let word = 0;
-  for (let i = 3; i >= 0; i--) {
-    const b = Number(parts[i]);
-    if (!Number.isInteger(b) || b < 0 || b > 255) return -1;
-    word = word * 256 + b;
-  }
-  return word;
-}
-
-function sockaddr(host: string, port: number): Uint8Array | undefined {
-  const word = ipv4Word(host);
-  if (word < 0) return undefined;
-  const a = new Uint8Array(NAME);
-  const v = new DataView(a.buffer);
-  v.setUint16(0, AF_INET, true);
-  v.setUint16(2, port, false);
-  v.setUint32(4, word, true);
-  return a;
-}
 
 /** Backend over libc; owns the epoll set, the wake-up eventfd and the batch buffers. */
 export class FfiBackend implements DatagramBackend {

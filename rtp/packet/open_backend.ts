@@ -6,7 +6,8 @@
 
 import { BACKEND, type BackendName, type DatagramBackend } from "./backend.ts";
 import { DenoBackend } from "./deno_socket.ts";
-import { ffiAvailable, FfiBackend } from "./ffi_socket.ts";
+import { ffiAvailable } from "./_libc.ts";
+import { FfiBackend } from "./ffi_socket.ts";
 
 /**
  * The fastest backend that can serve these media addresses: FFI when libc is loadable (needs
