@@ -60,14 +60,18 @@ export async function startSbc(config: Config): Promise<Sbc> {
     onTimeout: (callId) => core.mediaTimeout(callId),
     clock: wheel,
   });
-  let transport: Transport | undefined = undefined;
+  // Built before the core, started after it: every send finds a transport (false until bound).
+  const transport = new Transport({
+    sockets: [
+      ...config.external.sip.map((address) => ({ iface: "external" as const, address })),
+      ...config.internal.sip.map((address) => ({ iface: "internal" as const, address })),
+    ],
+    tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
+  });
   const core = new ProxyCore({
     config,
     clock: wheel,
-    send: (t, bytes) =>
-      transport
-        ? transport.send(t.iface, t.proto, t.dest, bytes, t.connection)
-        : Promise.resolve(false),
+    send: (target, bytes) => transport.send(target, bytes),
     route: bridgePipeline(),
     media: relay,
   });
@@ -80,16 +84,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
       throw new Error(first.message);
     }
   }
-  transport = new Transport({
-    sockets: [
-      ...config.external.sip.map((address) => ({ iface: "external" as const, address })),
-      ...config.internal.sip.map((address) => ({ iface: "internal" as const, address })),
-    ],
-    tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
-    onMessage: (inbound) => core.receive(inbound),
-  });
   try {
-    transport.start();
+    transport.start((inbound) => core.receive(inbound));
   } catch (err) {
     relay.close();
     core.close();

@@ -28,6 +28,22 @@ export const SIP_STATUS_TEXT = {
 } as const;
 export type SipStatus = keyof typeof SIP_STATUS_TEXT;
 
+/** The standard reason phrase of a status code edgesbc sends (RFC 3261 §21). */
+export function reasonPhrase(status: SipStatus): string {
+  return SIP_STATUS_TEXT[status];
+}
+
+/**
+ * The To tag of answers sent without a transaction (a malformed request, a stray ACK's route):
+ * one fixed tag ("es" for edgesbc) so retransmissions of the same request are answered alike.
+ */
+export const STATELESS_TO_TAG = "es0";
+
+/** An answer sent without a transaction; every answer but 100 carries a To tag (§8.2.6.2). */
+export function statelessResponse(req: SipMessage, status: number, reason: string): string {
+  return buildResponse(req, status, reason, status > 100 ? { toTag: STATELESS_TO_TAG } : {});
+}
+
 /** Options for buildResponse(). */
 export interface ResponseOptions {
   /** Added to To when the request's To has no tag (RFC 3261 §8.2.6.2). */

@@ -257,9 +257,31 @@ export class CallLog {
     log.info(REFUSAL_MESSAGE, { ...refusalProperties(msg, answer) });
   }
 
-  /** Forgets a call without a line (its INVITE was dropped by the routing script). */
-  forget(callId: string): void {
-    this.#calls.delete(callId);
+  /** A request the routing script dropped: an initial INVITE's call is forgotten without a line. */
+  dropped(msg: SipMessage): void {
+    if (isInitialInvite(msg)) this.#calls.delete(msg.callId);
+  }
+
+  /** The proxy itself ended the caller's initial INVITE (a timeout, a CANCEL that came first). */
+  endedByProxy(msg: SipMessage, how: CallEndKind, by: CallEnd["by"], status: number): void {
+    if (isInitialInvite(msg)) this.ended(msg.callId, how, by, status);
+  }
+
+  /**
+   * A final answer to the caller's initial INVITE goes upstream: a 2xx answers the call, a 487 to
+   * a cancelled one ends it as cancelled (by the caller), anything else ends it with that code
+   * (by the side that answered).
+   */
+  finalAnswer(
+    msg: SipMessage,
+    status: number,
+    sides: { readonly from: Role; readonly caller: Role; readonly cancelled: boolean },
+  ): void {
+    if (status < 200 || !isInitialInvite(msg)) return;
+    if (status < 300) this.answered(msg.callId);
+    else if (sides.cancelled && status === 487) {
+      this.ended(msg.callId, CALL_END.cancel, sides.caller, 487);
+    } else this.ended(msg.callId, CALL_END.final, sides.from, status);
   }
 
   /** Ends every call still up (the SBC is stopping). */

@@ -5,10 +5,11 @@
 import type { Config, Role, SipProto } from "../../config/config.ts";
 import type { CallTraffic } from "./call_log.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
-import type { LocalSides } from "./local_address.ts";
+import { type LocalSides, otherSide } from "./local_address.ts";
 import type { Edit, SipMessage } from "../message/message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
-import type { Inbound, Peer } from "../transport/transport.ts";
+import type { Inbound } from "../transport/transport.ts";
+import type { Peer } from "../transport/peer.ts";
 
 /** Where a request goes: the side it leaves by and the URI or address it is sent to. */
 export interface Target {
@@ -39,10 +40,10 @@ export interface SipContext {
   recordRoute: boolean;
   /** Add a Path entry (REGISTER, RFC 3327). */
   path: boolean;
-  /** rtpproxy_manage flags to apply to replies of this request, once set for the request. */
+  /** rtpproxy_manage flags for the answers to this request; set by `manageMedia` only. */
   replyMediaFlags: string | undefined;
-  /** Set once a response was sent or the request was dropped: later steps do nothing. */
-  done: boolean;
+  /** Where routing stands; written only by `advance()`, which checks the move. */
+  state: RequestState;
   /** Named script callbacks armed for this transaction (t_on_failure, t_on_reply, t_on_branch). */
   readonly callbacks: { failure?: string; reply?: string; branch?: string };
   /** Script variables ($var, $avp) and anything else a step wants to pass along. */
@@ -62,10 +63,86 @@ export interface ProxyActions {
     reason: string,
     headers?: readonly (readonly [string, string])[],
   ): void;
-  /** Applies rtpproxy_manage to the request now (edits its body) and to its replies later. */
-  manageMedia(ctx: SipContext, flags: string): MediaOutcome;
-  /** Sides a request travels between once routed. */
-  direction(ctx: SipContext): { from: Role; to: Role };
+  /**
+   * Applies rtpproxy_manage to the request now (edits its body) and to its answers later.
+   * Without `flags` each side's configured flags apply (the request's side now, the other side's
+   * to the answers); with `flags` they apply both ways.
+   */
+  manageMedia(ctx: SipContext, flags?: string): MediaOutcome;
+}
+
+/** Runs a request through routing: the bridge pipeline or a user script. */
+export type RequestRoute = (ctx: SipContext, actions: ProxyActions) => Promise<void>;
+/** Script callbacks beyond the request route. */
+export interface RouteHooks {
+  /** Runs on every answer before it is forwarded (onreply_route); may add edits. */
+  readonly onReply?: (ctx: SipContext, reply: SipMessage, edits: Edit[]) => void;
+  /** Runs the failure route `name` armed by t_on_failure; may relay again (serial forking). */
+  readonly onFailure?: (name: string, ctx: SipContext, reply: SipMessage | undefined) => unknown;
+}
+
+/**
+ * Where a request stands in routing (replaces a boolean "done"):
+ * - `pending`: being routed, nothing sent yet;
+ * - `provisional`: the route answered 1xx and may still relay or answer;
+ * - `relayed`: forwarded (a client transaction, or sent as is for an ACK to a 2xx);
+ * - `answered`: a final answer went upstream;
+ * - `dropped`: neither relayed nor answered, on purpose (KSR.x.drop, a stray ACK).
+ */
+export const REQUEST_STATE = {
+  pending: "pending",
+  provisional: "provisional",
+  relayed: "relayed",
+  answered: "answered",
+  dropped: "dropped",
+} as const;
+export type RequestState = typeof REQUEST_STATE[keyof typeof REQUEST_STATE];
+
+const { pending, provisional, relayed, answered, dropped } = REQUEST_STATE;
+
+/**
+ * The moves routing may make. A relayed request is answered by the proxy itself on a timeout,
+ * a CANCEL that came first, or a failure route that answers; the failure route reopens it
+ * (`relayed → pending`) to relay it again (serial forking). Answered and dropped are final.
+ */
+const MOVES: Readonly<Record<RequestState, readonly RequestState[]>> = {
+  pending: [provisional, relayed, answered, dropped],
+  provisional: [provisional, relayed, answered, dropped],
+  relayed: [answered, pending],
+  answered: [],
+  dropped: [],
+};
+
+/** The route may still relay or answer this request. */
+export function isOpen(ctx: SipContext): boolean {
+  return ctx.state === pending || ctx.state === provisional;
+}
+
+/** Moves `ctx` to `next`; false (and no change) when routing may not make that move. */
+export function advance(ctx: SipContext, next: RequestState): boolean {
+  if (!MOVES[ctx.state].includes(next)) return false;
+  ctx.state = next;
+  return true;
+}
+
+/**
+ * The rtpproxy_manage letters for a request and for its answers. Without `flags`, each side's
+ * configured flags: the request's side now, the other side's on the answers (they come from
+ * there); with `flags` (a script's), the same letters both ways.
+ */
+export function mediaFlags(
+  config: Config,
+  ctx: SipContext,
+  flags?: string,
+): { request: string; reply: string } {
+  if (flags !== undefined) return { request: flags, reply: flags };
+  const { from, to } = direction(ctx);
+  return { request: config[from].flags, reply: config[to].flags };
+}
+
+/** The sides a request travels between: where it came in, and where its target leaves. */
+export function direction(ctx: SipContext): { from: Role; to: Role } {
+  return { from: ctx.inbound.iface, to: ctx.target?.out ?? otherSide(ctx.inbound.iface) };
 }
 
 /** Builds a fresh context for a received request. */
@@ -83,7 +160,7 @@ export function newContext(
     recordRoute: false,
     path: false,
     replyMediaFlags: undefined,
-    done: false,
+    state: REQUEST_STATE.pending,
     callbacks: {},
     vars: new Map(),
   };

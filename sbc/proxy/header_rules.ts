@@ -3,15 +3,24 @@
  * edits to apply or a decision; nothing here touches a socket.
  */
 import type { Role, SipProto } from "../../config/config.ts";
-import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
+import { formatHostPort } from "../../config/socket_address.ts";
+import {
+  hostPort,
+  localRole,
+  type LocalSide,
+  type LocalSides,
+  otherSide,
+} from "./local_address.ts";
 import { type Edit, getHeaderValues, type SipMessage } from "../message/message.ts";
 import { formatVia, parseNameAddr, parseVia, type Via } from "../message/header_codecs.ts";
 import { parseUri } from "../message/uri.ts";
+import { reasonPhrase } from "../message/response.ts";
 import type { Target } from "./context.ts";
-import type { Peer } from "../transport/transport.ts";
+import type { Peer } from "../transport/peer.ts";
+import type { Inbound, SendTarget } from "../transport/transport.ts";
 import { MAGIC_COOKIE } from "../transaction/transaction.ts";
 
-/** A rejection the pipeline turns into a response in one place. */
+/** A rejection a step answers with (`ProxyActions.reply`), e.g. 483 from `maxForwardsEdit`. */
 export interface Rejection {
   readonly status: number;
   readonly reason: string;
@@ -35,6 +44,30 @@ export function receivedEdit(msg: SipMessage, source: Peer): Edit | undefined {
   const rest = parseVia(line.value).slice(1).map(formatVia);
   const value = [formatVia({ ...top, params }), ...rest].join(", ");
   return { op: "replace", index, value };
+}
+
+/** Where the answers to a request received as `inbound` go: its side, transport and connection. */
+export function replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
+  return {
+    iface: inbound.iface,
+    proto: inbound.proto,
+    dest: replyAddress(msg.vias[0], inbound.source, inbound.proto),
+    connection: inbound.connection,
+  };
+}
+
+/**
+ * A 2xx to INVITE whose client transaction is gone (2xx retransmissions outlive it) is still
+ * forwarded, statelessly, to the next Via (RFC 3261 §16.7 step 5): where it goes, when the top
+ * Via is ours; undefined for anything else.
+ */
+export function late2xxTarget(msg: SipMessage, receivedOn: Role): SendTarget | undefined {
+  const branch = msg.vias[0]?.branch;
+  const next = msg.vias[1];
+  if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
+  if (branch === undefined || !isOurBranch(branch) || next === undefined) return undefined;
+  const { peer, proto } = viaAddress(next);
+  return { iface: otherSide(receivedOn), proto, dest: peer, connection: undefined };
 }
 
 /** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */
@@ -95,7 +128,7 @@ export function statelessBranch(msg: SipMessage): string {
 export function maxForwardsEdit(msg: SipMessage): Edit | Rejection {
   const mf = msg.maxForwards;
   if (mf === undefined) return { op: "append", name: "Max-Forwards", value: "70" };
-  if (mf <= 0) return { status: 483, reason: "Too Many Hops" };
+  if (mf <= 0) return { status: 483, reason: reasonPhrase(483) };
   const index = msg.headers.findIndex((h) => h.name === "max-forwards");
   return { op: "replace", index, value: String(mf - 1) };
 }
@@ -169,4 +202,55 @@ function unescapeParam(value: string): string {
     /%([0-9A-Fa-f]{2})/g,
     (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
   );
+}
+
+/** What the proxy decided for one forwarded request (RFC 3261 §16.6). */
+export interface Forwarding {
+  readonly msg: SipMessage;
+  /** Where the request came from, over which transport, on which side. */
+  readonly source: Peer;
+  readonly inSide: LocalSide;
+  readonly inProto: SipProto;
+  /** The side and transport it leaves by. */
+  readonly outSide: LocalSide;
+  readonly outProto: SipProto;
+  /** The route's own edits (Max-Forwards, Route, SDP body, script headers). */
+  readonly edits: readonly Edit[];
+  readonly recordRoute: boolean;
+  readonly path: boolean;
+  readonly branch: string;
+}
+
+/**
+ * Every edit a forwarded request gets, in order: `received`/`rport` on the sender's Via, the
+ * route's edits, Record-Route (two entries when crossing sides, each naming the side it faces:
+ * top = the downstream one), a Path entry (RFC 3327) and our Via on top.
+ */
+export function forwardEdits(f: Forwarding): Edit[] {
+  const edits: Edit[] = [];
+  const received = receivedEdit(f.msg, f.source);
+  if (received) edits.push(received);
+  edits.push(...f.edits);
+  if (f.recordRoute) {
+    edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
+    if (f.outSide.role !== f.inSide.role) {
+      edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.outSide, f.outProto) });
+    }
+  }
+  if (f.path) {
+    edits.push({ op: "prepend", name: "Path", value: pathEntry(f) });
+  }
+  edits.push({ op: "prepend", name: "Via", value: ourVia(f.outSide, f.outProto, f.branch) });
+  return edits;
+}
+
+/**
+ * Our Path entry, recording where the registering phone really sent from. The URI is a parameter
+ * value here: `;` and `=` are escaped (RFC 3261 §25.1), as in Kamailio's path module, and
+ * looseRoute() unescapes them.
+ */
+function pathEntry(f: Forwarding): string {
+  const src = `sip:${formatHostPort(f.source)}`;
+  const via = f.inProto === "tcp" ? `${src}%3Btransport%3Dtcp` : src;
+  return routeEntry(f.outSide, f.outProto, `;received=${via}`);
 }

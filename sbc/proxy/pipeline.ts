@@ -2,10 +2,11 @@
  * The built-in bridge pipeline: a list of small named steps composed like Hono middleware.
  * Each step reads and fills the `SipContext`; the core runs it for every new request.
  */
-import type { ProxyActions, SipContext } from "./context.ts";
+import { advance, isOpen, type ProxyActions, REQUEST_STATE, type SipContext } from "./context.ts";
 import { localRole, otherSide } from "./local_address.ts";
 import { looseRoute, maxForwardsEdit, routeTarget } from "./header_rules.ts";
 import { parseUri } from "../message/uri.ts";
+import { reasonPhrase } from "../message/response.ts";
 
 export type Step = (
   ctx: SipContext,
@@ -25,7 +26,7 @@ export function compose(
       }
       last = i;
       const step = steps[i];
-      if (!step || ctx.done) return Promise.resolve();
+      if (!step || !isOpen(ctx)) return Promise.resolve();
       return step(ctx, actions, () => dispatch(i + 1));
     };
     return dispatch(0);
@@ -49,7 +50,7 @@ export function localOptions(): Step {
     if (msg.method === "OPTIONS" && !msg.toTag && !msg.headers.some((h) => h.name === "route")) {
       const uri = parseUri(msg.uri);
       if (uri && !uri.user && localRole(actions.sides, uri.host, uri.port)) {
-        return actions.reply(ctx, 200, "OK", [
+        return actions.reply(ctx, 200, reasonPhrase(200), [
           [
             "Allow",
             "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO, REFER, NOTIFY, SUBSCRIBE, MESSAGE",
@@ -77,7 +78,7 @@ export function bridgeRoute(): Step {
     if (msg.toTag) {
       if (decision.removed.length === 0) {
         // Not routed through us: Kamailio's "404 Not here" for in-dialog requests.
-        if (msg.method === "ACK") return void (ctx.done = true);
+        if (msg.method === "ACK") return void advance(ctx, REQUEST_STATE.dropped);
         return actions.reply(ctx, 404, "Not Here");
       }
       ctx.target = routed;
@@ -91,9 +92,9 @@ export function bridgeRoute(): Step {
       return await next();
     }
     const target = parseUri(decision.next);
-    if (!target) return actions.reply(ctx, 416, "Unsupported URI Scheme");
+    if (!target) return actions.reply(ctx, 416, reasonPhrase(416));
     if (!routed.peer && localRole(actions.sides, target.host, target.port)) {
-      return actions.reply(ctx, 404, "Not Found");
+      return actions.reply(ctx, 404, reasonPhrase(404));
     }
     ctx.target = routed;
     ctx.recordRoute = msg.method !== "REGISTER";
@@ -104,14 +105,13 @@ export function bridgeRoute(): Step {
 /** Methods whose bodies rtpproxy_manage looks at (offer, answer or delete). */
 const MEDIA_METHODS = new Set(["INVITE", "ACK", "BYE", "CANCEL", "UPDATE", "PRACK"]);
 
-/** rtpproxy_manage with the receiving interface's flags; the direction comes from the sides. */
+/** rtpproxy_manage with each interface's flags; the direction comes from the sides. */
 export function rtpManage(): Step {
   return async function rtpManage(ctx, actions, next) {
     if (MEDIA_METHODS.has(ctx.msg.method)) {
-      const outcome = actions.manageMedia(ctx, actions.config[ctx.inbound.iface].flags);
+      // Each side's configured flags: this side's now, the other side's on the answers.
+      const outcome = actions.manageMedia(ctx);
       if (outcome.kind === "reject") return actions.reply(ctx, outcome.status, outcome.reason);
-      // Replies arrive on the other side and take that side's flags.
-      ctx.replyMediaFlags = actions.config[actions.direction(ctx).to].flags;
     }
     await next();
   };

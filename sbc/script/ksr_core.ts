@@ -2,6 +2,7 @@
  * Functions directly on `KSR` (method checks, logging), `KSR.x` (stop the route) and `KSR.sbc`,
  * edgesbc's own module for what Kamailio scripts hard-code (the PBX, which side a request came in).
  */
+import { advance, REQUEST_STATE } from "../proxy/context.ts";
 import { getLogger } from "@logtape/logtape";
 import { KSR_EXIT, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import type { KsrRow } from "./ksr_row.ts";
@@ -94,7 +95,7 @@ const dropRow: KsrRow = {
   routes: [ROUTE_KIND.request, ROUTE_KIND.branch, ROUTE_KIND.onsend],
   fn: (run: ScriptRun) => {
     run.dropped = true;
-    if (run.kind === ROUTE_KIND.request) run.ctx.done = true;
+    if (run.kind === ROUTE_KIND.request) advance(run.ctx, REQUEST_STATE.dropped);
     throw KSR_EXIT;
   },
 };

@@ -2,7 +2,7 @@
  * Pseudo-variables (Kamailio's `$ru`, `$si`, `$var(x)`, ...) and the `KSR.pv` functions that read
  * and write them. Each variable is one row: its name, what it holds, and how to read and write it.
  */
-import type { SipContext } from "../proxy/context.ts";
+import { isOpen, type SipContext } from "../proxy/context.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { getHeader, type SipMessage } from "../message/message.ts";
@@ -275,7 +275,7 @@ function write(row: KsrRow, run: ScriptRun, name: string, value: string | number
   if (!found) return ksrFail(row, { code: -1, detail: `unknown variable ${JSON.stringify(name)}` });
   const { row: pv, arg } = found;
   if (!pv.set) return ksrFail(row, { code: -2, detail: `${name} is read-only` });
-  if (pv.message && (run.kind === ROUTE_KIND.reply || run.relay || run.ctx.done)) {
+  if (pv.message && (run.kind === ROUTE_KIND.reply || run.relay || !isOpen(run.ctx))) {
     return ksrFail(row, {
       code: -4,
       detail:

@@ -3,6 +3,7 @@
  * (module, name, params, returns, Kamailio counterpart, doc, fn). The same rows build the `KSR`
  * object, check scripts for unknown names and generate docs/scripting.md.
  */
+import { isOpen } from "../proxy/context.ts";
 import { getLogger } from "@logtape/logtape";
 import { currentRun, type RouteKind, type ScriptRun } from "./ksr_run.ts";
 
@@ -139,7 +140,7 @@ export function adaptRow(row: KsrRow): (...args: unknown[]) => KsrValue {
       return ksrFail(row, { code: KSR_ERROR.badArgument, detail: problem });
     }
     if (
-      row.mutates && run !== undefined && run.kind !== "reply" && (run.relay || run.ctx.done)
+      row.mutates && run !== undefined && run.kind !== "reply" && (run.relay || !isOpen(run.ctx))
     ) {
       return ksrFail(row, {
         code: KSR_ERROR.finished,

@@ -9,6 +9,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../../config/config.ts";
+import { direction } from "../proxy/context.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import type { KsrRow } from "./ksr_row.ts";
 
@@ -62,17 +63,12 @@ const rtpproxyManageRow: KsrRow = {
   fn: (run: ScriptRun, flags?: string) => {
     const { ctx, actions } = run;
     if (run.kind === ROUTE_KIND.reply) return ctx.replyMediaFlags !== undefined ? 1 : -2;
-    const { from, to } = actions.direction(ctx);
-    const letters = flags === undefined
-      ? actions.config[from].flags
-      : stripDirection(flags, { from, to });
+    const letters = flags === undefined ? undefined : stripDirection(flags, direction(ctx));
     const outcome = actions.manageMedia(ctx, letters);
     if (outcome.kind === "reject") {
       run.state.lastError = { status: outcome.status, reason: outcome.reason };
       return -1;
     }
-    // Answers come from the other side: its flags, unless the script gave its own.
-    ctx.replyMediaFlags = flags === undefined ? actions.config[to].flags : letters;
     return 1;
   },
 };

@@ -10,6 +10,7 @@ import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { otherSide } from "../proxy/local_address.ts";
 import { parseUri } from "../message/uri.ts";
+import { reasonPhrase } from "../message/response.ts";
 
 /**
  * Where t_relay sends the request: `$du` if set, else the next hop `loose_route` found, else the
@@ -31,7 +32,7 @@ const RELAYERS = [ROUTE_KIND.request, ROUTE_KIND.failure] as const;
 function relay(row: KsrRow, run: ScriptRun): number {
   const target = relayTarget(run);
   if (!target) {
-    run.state.lastError = { status: 416, reason: "Unsupported URI Scheme" };
+    run.state.lastError = { status: 416, reason: reasonPhrase(416) };
     ksrFail(row, {
       code: -1,
       detail: `Request-URI ${JSON.stringify(currentUri(run.ctx))} is not a SIP URI`,
@@ -182,9 +183,9 @@ function sendReply(row: KsrRow, run: ScriptRun, code: number, reason: string): n
   if (ctx.msg.method === "ACK") {
     return ksrFail(row, { code: -1, detail: "an ACK is never answered" }) as number;
   }
+  // A provisional answer leaves the request open (the script may still relay it); the core's
+  // request state says so.
   run.actions.reply(ctx, code, reason, run.state.replyHeaders);
-  // A provisional answer leaves the request open: the script may still relay it.
-  if (code < 200) ctx.done = false;
   return 1;
 }
 
@@ -228,7 +229,7 @@ const replyErrorRow: KsrRow = {
   routes: RELAYERS,
   mutates: true,
   fn: (run: ScriptRun) => {
-    const error = run.state.lastError ?? { status: 500, reason: "Server Internal Error" };
+    const error = run.state.lastError ?? { status: 500, reason: reasonPhrase(500) };
     return sendReply(replyErrorRow, run, error.status, error.reason);
   },
 };

@@ -10,8 +10,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { transform } from "sucrase";
-import type { SipContext } from "../proxy/context.ts";
-import type { RequestRoute, RouteHooks } from "../proxy/proxy_core.ts";
+import { isOpen, type SipContext } from "../proxy/context.ts";
+import type { RequestRoute, RouteHooks } from "../proxy/context.ts";
 import { KSR, KSR_ROWS } from "./ksr.ts";
 import {
   callWithRun,
@@ -235,7 +235,7 @@ function makeScript(
 
   async function runRelaying(run: ScriptRun, name: string): Promise<void> {
     await invoke(run, name);
-    if (run.relay && !run.dropped && !run.ctx.done) await relay(run);
+    if (run.relay && !run.dropped && isOpen(run.ctx)) await relay(run);
   }
 
   /** Reply routes run synchronously (the core forwards the answer right after). */
@@ -282,7 +282,7 @@ function makeScript(
     const run = newRun(ROUTE_KIND.request, ctx, state);
     await runRelaying(run, "ksr_request_route");
     // The core then answers 500 No Route Decision; without this line the log would not say why.
-    if (!run.relay && !run.dropped && !ctx.done && ctx.tx !== undefined) {
+    if (!run.relay && !run.dropped && isOpen(ctx) && ctx.tx !== undefined) {
       log.error(
         "Routing script {filename}: ksr_request_route neither relayed, answered nor dropped " +
           "{method} {callId}: answering 500 No Route Decision",

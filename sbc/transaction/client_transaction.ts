@@ -6,14 +6,9 @@ import type { Clock } from "./clock.ts";
 import { getHeaderValues, parseMessage, type SipMessage } from "../message/message.ts";
 import { toBytes } from "../message/serialize.ts";
 import { T2, TIMER } from "./timers.ts";
-import {
-  clientKey,
-  isUnreliable,
-  type Send,
-  type SendTarget,
-  TX_STATE,
-  type TxState,
-} from "./transaction.ts";
+import { clientKey, isUnreliable, TX_STATE, type TxState } from "./transaction.ts";
+import { type Send } from "../transport/transport.ts";
+import { type SendTarget } from "../transport/transport.ts";
 
 /** Why a client transaction gave up. */
 export const TIMEOUT = {
@@ -63,8 +58,6 @@ export interface ClientTransaction {
   timers: number[];
   /** Timer C, kept apart so provisionals can restart it. */
   timerC: number | undefined;
-  /** Proxy bookkeeping: the upstream server transaction. */
-  readonly upstream: unknown;
   readonly delegate: ClientDelegate;
 }
 
@@ -89,7 +82,6 @@ export class ClientTransactions {
       method: string;
       bytes: Uint8Array;
       target: SendTarget;
-      upstream: unknown;
       delegate: ClientDelegate;
     },
   ): ClientTransaction {
@@ -226,7 +218,6 @@ export class ClientTransactions {
       method: "CANCEL",
       bytes: toBytes(buildHopRequest(sent, "CANCEL", sent.to)),
       target: tx.target,
-      upstream: undefined,
       delegate: { onResponse: () => {}, onTimeout: () => {} },
     });
   }

@@ -5,14 +5,9 @@
 import type { Clock } from "./clock.ts";
 import type { SipMessage } from "../message/message.ts";
 import { T2, TIMER } from "./timers.ts";
-import {
-  isUnreliable,
-  type Send,
-  type SendTarget,
-  serverKey,
-  TX_STATE,
-  type TxState,
-} from "./transaction.ts";
+import { isUnreliable, serverKey, TX_STATE, type TxState } from "./transaction.ts";
+import { type Send } from "../transport/transport.ts";
+import { type SendTarget } from "../transport/transport.ts";
 
 export interface ServerTransaction {
   readonly key: string;
@@ -28,8 +23,6 @@ export interface ServerTransaction {
   /** Set once a CANCEL for this INVITE arrived. */
   cancelled: boolean;
   timers: number[];
-  /** Proxy bookkeeping: anything the TU attaches (the downstream client transaction). */
-  downstream: unknown;
 }
 
 /** What a received request turned out to be. */
@@ -100,7 +93,6 @@ export class ServerTransactions {
       localTag: `es${(++this.#tagSeq).toString(36)}${Math.random().toString(36).slice(2, 8)}`,
       cancelled: false,
       timers: [],
-      downstream: undefined,
     };
     this.#table.set(key, tx);
     return tx;

@@ -2,9 +2,8 @@
  * Transaction types and matching (RFC 3261 §17). The state machines live in
  * transaction_server.ts and transaction_client.ts; this file holds what both share.
  */
-import type { Role, SipProto } from "../../config/config.ts";
+import type { SipProto } from "../../config/config.ts";
 import type { SipMessage } from "../message/message.ts";
-import type { Peer, TcpConnection } from "../transport/transport.ts";
 
 /** RFC 3261 §17 state names, plus Accepted from RFC 6026. */
 export const TX_STATE = {
@@ -17,16 +16,6 @@ export const TX_STATE = {
   terminated: "terminated",
 } as const;
 export type TxState = typeof TX_STATE[keyof typeof TX_STATE];
-
-/** Where bytes go: interface, transport, address, and the TCP connection to prefer. */
-export interface SendTarget {
-  readonly iface: Role;
-  readonly proto: SipProto;
-  readonly dest: Peer;
-  readonly connection: TcpConnection | undefined;
-}
-
-export type Send = (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
 
 /** RFC 3261 §17.1.1.1 magic cookie: branches starting with it are unique per transaction. */
 export const MAGIC_COOKIE = "z9hG4bK";

@@ -5,7 +5,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { SipProto } from "../../config/config.ts";
 import { lookup } from "node:dns/promises";
-import type { Peer } from "./transport.ts";
+import type { Peer } from "./peer.ts";
 import { parseUri } from "../message/uri.ts";
 
 const log = getLogger(["edgesbc", "dns"]);

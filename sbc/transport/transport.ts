@@ -7,14 +7,10 @@
 import { getLogger } from "@logtape/logtape";
 import type { Role, SipProto, SocketAddress } from "../../config/config.ts";
 import { bindError } from "./bind_error.ts";
-import { StreamFramer } from "./tcp_framing.ts";
+import { type Peer, peerKey } from "./peer.ts";
+import { TcpConnection } from "./tcp_connection.ts";
 
 const log = getLogger(["edgesbc", "transport"]);
-
-export interface Peer {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** One received message with where it came from. */
 export interface Inbound {
@@ -29,104 +25,20 @@ export interface Inbound {
   readonly connection: TcpConnection | undefined;
 }
 
+/** Where bytes go: interface, transport, address, and the TCP connection to prefer. */
+export interface SendTarget {
+  readonly iface: Role;
+  readonly proto: SipProto;
+  readonly dest: Peer;
+  readonly connection: TcpConnection | undefined;
+}
+
+export type Send = (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
+
 export interface TransportOptions {
   readonly sockets: readonly { readonly iface: Role; readonly address: SocketAddress }[];
   /** Milliseconds before an idle TCP connection is closed. */
   readonly tcpIdleTimeout: number;
-  readonly onMessage: (inbound: Inbound) => void;
-}
-
-const READ_SIZE = 65536;
-
-/** A TCP connection, inbound or outbound; writes are queued so messages never interleave. */
-export class TcpConnection {
-  readonly remote: Peer;
-  readonly iface: Role;
-  readonly local: SocketAddress;
-  #conn: Deno.TcpConn;
-  #writing: Promise<void> = Promise.resolve();
-  #closed = false;
-  #onClose: (c: TcpConnection) => void;
-  lastActivity = performance.now();
-
-  constructor(
-    conn: Deno.TcpConn,
-    where: { iface: Role; local: SocketAddress },
-    onClose: (c: TcpConnection) => void,
-  ) {
-    this.#conn = conn;
-    const addr = conn.remoteAddr;
-    this.remote = { host: addr.hostname, port: addr.port };
-    this.iface = where.iface;
-    this.local = where.local;
-    this.#onClose = onClose;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** Queues bytes for writing; a failed write closes the connection. */
-  write(bytes: Uint8Array): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    this.lastActivity = performance.now();
-    const done = this.#writing.then(async () => {
-      let off = 0;
-      while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
-    });
-    this.#writing = done.catch(() => {});
-    return done.then(() => true, (err) => {
-      log.warn("TCP write to {peer} failed: {err}", { peer: peerKey(this.remote), err: `${err}` });
-      this.close();
-      return false;
-    });
-  }
-
-  /** Reads until EOF, framing messages by Content-Length (required on TCP, RFC 3261 §18.3). */
-  async readLoop(deliver: (data: Uint8Array) => void): Promise<void> {
-    const framer = new StreamFramer();
-    const buf = new Uint8Array(READ_SIZE);
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buf);
-        if (n === null) break;
-        this.lastActivity = performance.now();
-        for (const item of framer.push(buf.subarray(0, n))) {
-          if (item.ok) deliver(item.message);
-          else {
-            log.warn("Closing TCP connection from {peer}: {error}", {
-              peer: peerKey(this.remote),
-              error: item.error,
-            });
-            return;
-          }
-        }
-      }
-    } catch (err) {
-      if (!this.#closed) {
-        log.debug("TCP read from {peer} ended: {err}", {
-          peer: peerKey(this.remote),
-          err: `${err}`,
-        });
-      }
-    } finally {
-      this.close();
-    }
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed by the peer */ }
-    this.#onClose(this);
-  }
-}
-
-/** "host:port", the key for connection lookups and log lines. */
-export function peerKey(peer: Peer): string {
-  return peer.host.includes(":") ? `[${peer.host}]:${peer.port}` : `${peer.host}:${peer.port}`;
 }
 
 /** Owns every SIP socket of the process. */
@@ -140,13 +52,18 @@ export class Transport {
   #loops: Promise<void>[] = [];
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  #onMessage: (inbound: Inbound) => void = () => {};
 
   constructor(options: TransportOptions) {
     this.#options = options;
   }
 
-  /** Binds every socket; throws (at startup only) naming the first one that cannot be bound. */
-  start(): void {
+  /**
+   * Binds every socket and hands each received message to `onMessage`; throws (at startup only)
+   * naming the first socket that cannot be bound.
+   */
+  start(onMessage: (inbound: Inbound) => void): void {
+    this.#onMessage = onMessage;
     for (const { iface, address } of this.#options.sockets) {
       const { host: hostname, port } = address;
       if (address.proto === "udp") {
@@ -192,13 +109,8 @@ export class Transport {
    * Sends bytes; over TCP it reuses `connection` or a live one to `dest`, else connects.
    * Resolves false when the message could not be sent (the caller answers 503 or drops).
    */
-  async send(
-    iface: Role,
-    proto: SipProto,
-    dest: Peer,
-    bytes: Uint8Array,
-    connection?: TcpConnection,
-  ): Promise<boolean> {
+  async send(target: SendTarget, bytes: Uint8Array): Promise<boolean> {
+    const { iface, proto, dest, connection } = target;
     if (this.#closed) return false;
     if (proto === "udp") {
       const udp = this.#udp.get(iface);
@@ -297,7 +209,7 @@ export class Transport {
 
   #deliver(inbound: Inbound): void {
     try {
-      this.#options.onMessage(inbound);
+      this.#onMessage(inbound);
     } catch (err) {
       // A bug in a handler must never stop the receive loop.
       log.error("Cannot handle message from {peer}: {err}", {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Role } from "../../config/config.ts";
 import { MediaRelay } from "../../rtp/relay.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
-import { mediaMessage } from "../../sbc/proxy/media_message.ts";
+import { mediaMessage } from "../../sbc/proxy/media_seam.ts";
 import { ManualClock } from "../../sbc/transaction/clock.ts";
 import { parseMessage, type SipMessage } from "../../sbc/message/message.ts";
 

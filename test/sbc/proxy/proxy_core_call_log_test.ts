@@ -13,7 +13,7 @@ import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
-import type { Peer } from "../../../sbc/transport/transport.ts";
+import type { Peer } from "../../../sbc/transport/peer.ts";
 
 const PHONE: Peer = { host: "192.0.2.50", port: 5062 };
 const PBX: Peer = { host: "127.0.2.10", port: 5060 };

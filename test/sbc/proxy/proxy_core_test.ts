@@ -13,8 +13,8 @@ import { toBytes } from "../../../sbc/message/serialize.ts";
 import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
-import type { SendTarget } from "../../../sbc/transaction/transaction.ts";
-import type { Peer } from "../../../sbc/transport/transport.ts";
+import type { SendTarget } from "../../../sbc/transport/transport.ts";
+import type { Peer } from "../../../sbc/transport/peer.ts";
 
 // Addresses: the phone outside, the PBX inside (the default config's), both IP literals (no DNS).
 const PHONE: Peer = { host: "192.0.2.50", port: 5062 };

@@ -5,7 +5,15 @@
 import type { Role } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
 import type { MediaOutcome } from "../../../rtp/relay_types.ts";
-import { newContext, type ProxyActions, type SipContext } from "../../../sbc/proxy/context.ts";
+import {
+  advance,
+  direction,
+  mediaFlags,
+  newContext,
+  type ProxyActions,
+  REQUEST_STATE,
+  type SipContext,
+} from "../../../sbc/proxy/context.ts";
 import {
   callWithRun,
   requestState,
@@ -13,9 +21,10 @@ import {
   type ScriptRun,
   startRequest,
 } from "../../../sbc/script/ksr_run.ts";
-import { localSides, otherSide } from "../../../sbc/proxy/local_address.ts";
+import { localSides } from "../../../sbc/proxy/local_address.ts";
 import { ManualClock } from "../../../sbc/transaction/clock.ts";
-import { ProxyCore, type RequestRoute, type RouteHooks } from "../../../sbc/proxy/proxy_core.ts";
+import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
+import { type RequestRoute, type RouteHooks } from "../../../sbc/proxy/context.ts";
 import {
   type Edit,
   getHeaderValues,
@@ -25,9 +34,9 @@ import {
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
-import type { SendTarget } from "../../../sbc/transaction/transaction.ts";
+import type { SendTarget } from "../../../sbc/transport/transport.ts";
 import type { ServerTransaction } from "../../../sbc/transaction/server_transaction.ts";
-import type { Peer } from "../../../sbc/transport/transport.ts";
+import type { Peer } from "../../../sbc/transport/peer.ts";
 
 export const PHONE: Peer = { host: "192.0.2.50", port: 5062 };
 export const PBX: Peer = { host: "127.0.2.10", port: 5060 };
@@ -83,24 +92,19 @@ export function fakeActions(media: MediaOutcome = { kind: "none" }): {
     config,
     sides: localSides(config),
     relay(ctx) {
-      if (ctx.done) return Promise.resolve(false);
-      ctx.done = true;
+      if (!advance(ctx, REQUEST_STATE.relayed)) return Promise.resolve(false);
       calls.relays.push({ target: ctx.target, edits: [...ctx.edits] });
       return Promise.resolve(true);
     },
     reply(ctx, status, reason, headers = []) {
-      if (ctx.done) return;
-      ctx.done = true;
+      if (!advance(ctx, status < 200 ? REQUEST_STATE.provisional : REQUEST_STATE.answered)) return;
       calls.replies.push({ status, reason, headers: [...headers] });
     },
     manageMedia(ctx, flags) {
-      const { from, to } = actions.direction(ctx);
-      calls.media.push({ flags, from, to });
-      if (ctx.replyMediaFlags === undefined) ctx.replyMediaFlags = flags;
+      const letters = mediaFlags(config, ctx, flags);
+      calls.media.push({ flags: letters.request, ...direction(ctx) });
+      ctx.replyMediaFlags = letters.reply;
       return media;
-    },
-    direction(ctx) {
-      return { from: ctx.inbound.iface, to: ctx.target?.out ?? otherSide(ctx.inbound.iface) };
     },
   };
   return { actions, calls };

@@ -15,6 +15,7 @@ import {
   request,
   within,
 } from "./_script_env.ts";
+import { REQUEST_STATE } from "../../../sbc/proxy/context.ts";
 
 // deno-lint-ignore no-explicit-any
 const K = KSR as any;
@@ -267,7 +268,7 @@ Deno.test("KSR.sl.send_reply() answers through the actions with append_to_reply 
   within(run, () => {
     assert.equal(K.hdr.append_to_reply("Retry-After: 30"), 1);
     assert.equal(K.sl.send_reply(180, "Ringing"), 1);
-    assert.equal(ctx.done, false, "a 1xx leaves the request open");
+    assert.equal(ctx.state, REQUEST_STATE.provisional, "a 1xx leaves the request open");
     assert.equal(K.sl.send_reply(503, "Busy Here"), 1);
     assert.equal(K.sl.send_reply(500, "Again"), KSR_ERROR.finished);
     assert.equal(K.tm.t_relay(), KSR_ERROR.finished);
@@ -506,10 +507,10 @@ Deno.test("KSR.sbc functions give the PBX URI and the receiving side", () => {
 Deno.test("KSR.x.exit() and KSR.x.drop() throw the exit marker; drop ends the request", () => {
   const { run, ctx } = setup();
   assert.throws(() => within(run, () => K.x.exit()), (err) => err === KSR_EXIT);
-  assert.equal(ctx.done, false);
+  assert.equal(ctx.state, REQUEST_STATE.pending);
   assert.throws(() => within(run, () => K.x.drop()), (err) => err === KSR_EXIT);
   assert.equal(run.dropped, true);
-  assert.equal(ctx.done, true);
+  assert.equal(ctx.state, REQUEST_STATE.dropped);
 });
 
 Deno.test("logging teardown", async () => {

@@ -5,7 +5,8 @@ import { getHeaderValues, parseMessage, type SipMessage } from "../../../sbc/mes
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { T1, T2, TIMER } from "../../../sbc/transaction/timers.ts";
-import { type SendTarget, TX_STATE } from "../../../sbc/transaction/transaction.ts";
+import { TX_STATE } from "../../../sbc/transaction/transaction.ts";
+import { type SendTarget } from "../../../sbc/transport/transport.ts";
 import {
   type ClientTransaction,
   ClientTransactions,
@@ -62,7 +63,6 @@ function setup(proto: SipProto = "udp", sendResult = true) {
       method,
       bytes: toBytes(requestText(method)),
       target,
-      upstream: undefined,
       delegate: {
         onResponse: (_tx, msg) => responses.push(msg.status),
         onTimeout: (_tx, reason) => timeouts.push(reason),

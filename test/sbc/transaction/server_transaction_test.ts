@@ -5,7 +5,8 @@ import { parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { T1, T2, TIMER } from "../../../sbc/transaction/timers.ts";
-import { type SendTarget, TX_STATE } from "../../../sbc/transaction/transaction.ts";
+import { TX_STATE } from "../../../sbc/transaction/transaction.ts";
+import { type SendTarget } from "../../../sbc/transport/transport.ts";
 import {
   type ServerTransaction,
   ServerTransactions,

@@ -26,10 +26,9 @@ Deno.test("Transport.start() says which socket is taken", async () => {
       { iface: "external", address: { proto: "udp", host: "127.0.1.1", port: PORT } },
     ],
     tcpIdleTimeout: 1000,
-    onMessage: () => {},
   });
   try {
-    assert.throws(() => transport.start(), {
+    assert.throws(() => transport.start(() => {}), {
       message: `Cannot bind udp:127.0.1.1:${PORT}: Address already in use`,
     });
   } finally {

@@ -15,9 +15,8 @@ function startTransport(onMessage: (i: Inbound) => void, tcpIdleTimeout = 60_000
       { iface: "external", address: { proto: "tcp", host: HOST, port: PORT } },
     ],
     tcpIdleTimeout,
-    onMessage,
   });
-  transport.start();
+  transport.start(onMessage);
   return transport;
 }
 
@@ -49,7 +48,12 @@ Deno.test("Transport delivers a UDP datagram with its source and sends from the 
     assert.deepEqual(inbound.source, { host: "127.0.3.10", port: PORT + 1 });
     assert.equal(inbound.proto, "udp");
     assert.equal(inbound.iface, "external");
-    assert.ok(await transport.send("external", "udp", inbound.source, enc.encode("pong")));
+    assert.ok(
+      await transport.send(
+        { iface: "external", proto: "udp", dest: inbound.source, connection: undefined },
+        enc.encode("pong"),
+      ),
+    );
     const [data, addr] = await peer.receive();
     assert.equal(dec.decode(data), "pong");
     assert.equal((addr as Deno.NetAddr).hostname, HOST);
@@ -78,11 +82,8 @@ Deno.test("Transport frames TCP messages split across writes and replies over th
     const inbound = first!;
     assert.equal(inbound.proto, "tcp");
     const sent = await transport.send(
-      "external",
-      "tcp",
-      inbound.source,
+      { iface: "external", proto: "tcp", dest: inbound.source, connection: inbound.connection },
       enc.encode("pong"),
-      inbound.connection,
     );
     assert.ok(sent);
     const buf = new Uint8Array(16);

@@ -1,0 +1,57 @@
+/**
+ * The seam between the proxy and the media relay: the one door every request and answer takes
+ * into the relay (`applyMedia`), and what the relay reads of a SIP message (rtp/relay_types.ts
+ * `MediaMessage`), taken from the parsed message here, on the SIP side: reading headers such as
+ * Content-Type is SIP's job, so rtp/ knows SDP but not SIP.
+ *
+ * @module
+ */
+
+import type { Role } from "../../config/config.ts";
+import type { MediaMessage, MediaOutcome } from "../../rtp/relay_types.ts";
+import type { SipMessage } from "../message/message.ts";
+import type { Peer } from "../transport/peer.ts";
+import type { MediaHooks } from "./context.ts";
+
+/** A message on its way through the media relay: which sides, from where, with which flags. */
+export interface MediaLeg {
+  readonly from: Role;
+  readonly to: Role;
+  readonly source: Peer;
+  readonly flags: string;
+  /** The request had a To tag (for an answer: its request had one). */
+  readonly inDialog: boolean;
+}
+
+const NONE: MediaOutcome = { kind: "none" };
+
+/** Hands one message to the relay (rtpproxy_manage); nothing happens without a relay. */
+export function applyMedia(
+  media: MediaHooks | undefined,
+  msg: SipMessage,
+  leg: MediaLeg,
+): MediaOutcome {
+  return media ? media.manage({ msg: mediaMessage(msg), ...leg }) : NONE;
+}
+
+/** The facts of `msg` that media management decides on. */
+export function mediaMessage(msg: SipMessage): MediaMessage {
+  return {
+    kind: msg.kind,
+    method: msg.method,
+    status: msg.status,
+    callId: msg.callId,
+    fromTag: msg.fromTag,
+    toTag: msg.toTag,
+    cseq: msg.cseq.seq,
+    sdp: isSdpBody(msg) ? msg.body : undefined,
+  };
+}
+
+/** The body is SDP: Content-Type application/sdp, or no Content-Type and a body starting v=. */
+export function isSdpBody(msg: SipMessage): boolean {
+  if (msg.body.length === 0) return false;
+  const type = msg.headers.find((h) => h.name === "content-type")?.value;
+  if (type === undefined) return /^\s*v=/.test(msg.body);
+  return /^application\/sdp\s*(;|$)/i.test(type);
+}

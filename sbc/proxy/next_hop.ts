@@ -1,0 +1,26 @@
+/**
+ * Where a routed request is sent: its target resolved (RFC 3263 through getaddrinfo, or the fixed
+ * address a Path or the PBX gives), over a transport the outgoing side listens on.
+ *
+ * @module
+ */
+import { resolveHost, resolveUri } from "../transport/destination.ts";
+import type { SendTarget } from "../transport/transport.ts";
+import type { Target } from "./context.ts";
+import { defaultProto, type LocalSides } from "./local_address.ts";
+
+/** The send target for `target`; undefined when its host cannot be resolved. */
+export async function resolveNextHop(
+  target: Target,
+  sides: LocalSides,
+): Promise<SendTarget | undefined> {
+  const out = sides[target.out];
+  const fallback = target.proto ?? defaultProto(out);
+  const dest = target.peer
+    ? await resolveHost(target.peer.host, target.peer.port, fallback)
+    : await resolveUri(target.uri, fallback);
+  if (!dest) return undefined;
+  // A transport the outgoing side does not listen on falls back to the one it has.
+  const proto = out.ports[dest.proto] !== undefined ? dest.proto : defaultProto(out);
+  return { iface: target.out, proto, dest: dest.peer, connection: undefined };
+}

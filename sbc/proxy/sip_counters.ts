@@ -1,0 +1,24 @@
+/**
+ * What the proxy counts for the admin API and /metrics.
+ *
+ * @module
+ */
+
+/** Counters since start. */
+export interface SipCounters {
+  requests: number;
+  responses: number;
+  /** Malformed messages (answered 400 or dropped). */
+  parseErrors: number;
+  /** Requests the SBC answered >= 300 itself. */
+  rejected: number;
+  /** Client transactions that timed out. */
+  timeouts: number;
+  /** Routing scripts that threw. */
+  routeErrors: number;
+}
+
+/** All counters at zero. */
+export function newSipCounters(): SipCounters {
+  return { requests: 0, responses: 0, parseErrors: 0, rejected: 0, timeouts: 0, routeErrors: 0 };
+}

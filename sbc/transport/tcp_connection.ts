@@ -1,0 +1,100 @@
+/**
+ * One SIP TCP connection, inbound or outbound: queued writes, and a read loop that frames
+ * messages by Content-Length (RFC 3261 §18.3).
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import type { Role, SocketAddress } from "../../config/config.ts";
+import { type Peer, peerKey } from "./peer.ts";
+import { StreamFramer } from "./tcp_framing.ts";
+
+const log = getLogger(["edgesbc", "transport"]);
+
+const READ_SIZE = 65536;
+
+/** A TCP connection, inbound or outbound; writes are queued so messages never interleave. */
+export class TcpConnection {
+  readonly remote: Peer;
+  readonly iface: Role;
+  readonly local: SocketAddress;
+  #conn: Deno.TcpConn;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+  #onClose: (c: TcpConnection) => void;
+  lastActivity = performance.now();
+
+  constructor(
+    conn: Deno.TcpConn,
+    where: { iface: Role; local: SocketAddress },
+    onClose: (c: TcpConnection) => void,
+  ) {
+    this.#conn = conn;
+    const addr = conn.remoteAddr;
+    this.remote = { host: addr.hostname, port: addr.port };
+    this.iface = where.iface;
+    this.local = where.local;
+    this.#onClose = onClose;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Queues bytes for writing; a failed write closes the connection. */
+  write(bytes: Uint8Array): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    this.lastActivity = performance.now();
+    const done = this.#writing.then(async () => {
+      let off = 0;
+      while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
+    });
+    this.#writing = done.catch(() => {});
+    return done.then(() => true, (err) => {
+      log.warn("TCP write to {peer} failed: {err}", { peer: peerKey(this.remote), err: `${err}` });
+      this.close();
+      return false;
+    });
+  }
+
+  /** Reads until EOF, framing messages by Content-Length (required on TCP, RFC 3261 §18.3). */
+  async readLoop(deliver: (data: Uint8Array) => void): Promise<void> {
+    const framer = new StreamFramer();
+    const buf = new Uint8Array(READ_SIZE);
+    try {
+      for (;;) {
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        this.lastActivity = performance.now();
+        for (const item of framer.push(buf.subarray(0, n))) {
+          if (item.ok) deliver(item.message);
+          else {
+            log.warn("Closing TCP connection from {peer}: {error}", {
+              peer: peerKey(this.remote),
+              error: item.error,
+            });
+            return;
+          }
+        }
+      }
+    } catch (err) {
+      if (!this.#closed) {
+        log.debug("TCP read from {peer} ended: {err}", {
+          peer: peerKey(this.remote),
+          err: `${err}`,
+        });
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed by the peer */ }
+    this.#onClose(this);
+  }
+}
