@@ -82,10 +82,11 @@ export interface LoadConfigOptions {
  * @param source The file name used in messages and kept as `Config.source`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./load.ts";
  * import { DEFAULT_CONFIG_TOML } from "./default.ts";
  * const config = loadConfig(DEFAULT_CONFIG_TOML, "<default>");
- * // config.external.sip[0] is { proto: "udp", host: "127.0.1.1", port: 5060 }
+ * assert.deepEqual(config.external.sip[0], { proto: "udp", host: "127.0.1.1", port: 5060 });
  * ```
  */
 export function loadConfig(text: string, source: string, options: LoadConfigOptions = {}): Config {

@@ -29,9 +29,10 @@ const KAMAILIO_PROTOS = ["udp", "tcp", "tls", "sctp", "ws", "wss"];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseSocketAddress } from "./socket_address.ts";
  * const result = parseSocketAddress("tcp:[::1]:5070");
- * // { ok: true, value: { proto: "tcp", host: "::1", port: 5070 } }
+ * assert.deepEqual(result, { ok: true, value: { proto: "tcp", host: "::1", port: 5070 } });
  * ```
  */
 export function parseSocketAddress(

@@ -58,8 +58,11 @@ export interface MediaFlags {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFlags } from "./flags.ts";
- * parseFlags("ieco").origin; // true
+ * const flags = parseFlags("ieco");
+ * assert.deepEqual(flags.direction, ["i", "e"]);
+ * assert.equal(flags.origin, true);
  * ```
  */
 export function parseFlags(letters: string): MediaFlags {

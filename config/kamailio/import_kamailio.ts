@@ -28,11 +28,15 @@ export interface ImportResult {
  * @param rtpproxyArgs rtpproxy's command line (`-l A/B -m … -M …`), if known.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { importKamailio } from "./import_kamailio.ts";
+ * import { loadConfig } from "../load.ts";
  * const cfg = "listen=udp:10.0.1.1:5060\nlisten=udp:10.0.2.1:5060\n" +
  *   'request_route {\n  t_relay("10.0.2.9", "5060");\n}\n';
  * const { toml } = importKamailio(cfg, "-l 10.0.1.1/10.0.2.1");
- * // toml has [interfaces.internal] with sip = ["udp:10.0.2.1:5060"] and the PBX at 10.0.2.9
+ * const config = loadConfig(toml, "imported.toml");
+ * assert.deepEqual(config.internal.sip, [{ proto: "udp", host: "10.0.2.1", port: 5060 }]);
+ * assert.deepEqual(config.pbx.address, { proto: "udp", host: "10.0.2.9", port: 5060 });
  * ```
  */
 export function importKamailio(cfgText: string, rtpproxyArgs: string | undefined): ImportResult {

@@ -79,9 +79,11 @@ const HARMLESS = new Set(["s", "p", "u", "d", "f", "F", "v", "V", "L", "w", "D",
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRtpproxyArgs } from "./rtpproxy_args.ts";
  * const args = parseRtpproxyArgs("-l 10.0.1.100/10.0.2.100 -m 10000 -M 20000");
- * // args.listen is ["10.0.1.100", "10.0.2.100"], args.portMin is 10000
+ * assert.deepEqual(args.listen, ["10.0.1.100", "10.0.2.100"]);
+ * assert.equal(args.portMin, 10000);
  * ```
  */
 export function parseRtpproxyArgs(text: string): RtpproxyArgs {

@@ -19,46 +19,19 @@ export const SYSTEM_CLOCK: Clock = {
   clearTimer: (id) => clearTimeout(id),
 };
 
-/** A clock that only moves when told to; for tests. */
-export class ManualClock implements Clock {
-  #now = 0;
-  #nextId = 1;
-  #timers = new Map<number, { at: number; fn: () => void }>();
+/** What drives a `TimerWheel`; the defaults are the runtime's clock and interval timer. */
+export interface TimerWheelOptions {
+  /** Slot width and tick period in ms; default 20. */
+  readonly tickMs?: number;
+  /** Milliseconds, monotonic; default `performance.now()`. */
+  readonly now?: () => number;
+  /** Calls `fn` every `ms` until the returned function is called; default `setInterval`. */
+  readonly schedule?: (fn: () => void, ms: number) => () => void;
+}
 
-  now(): number {
-    return this.#now;
-  }
-
-  setTimer(fn: () => void, ms: number): number {
-    const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + ms, fn });
-    return id;
-  }
-
-  clearTimer(id: number): void {
-    this.#timers.delete(id);
-  }
-
-  /** Advances time, firing due timers in order (timers armed by timers fire too). */
-  advance(ms: number): void {
-    const end = this.#now + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) {
-        if (entry[1].at <= end && (!next || entry[1].at < next[1].at)) next = entry;
-      }
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].fn();
-    }
-    this.#now = end;
-  }
-
-  /** Number of armed timers; tests use it to prove cleanup. */
-  get pending(): number {
-    return this.#timers.size;
-  }
+function everyMs(fn: () => void, ms: number): () => void {
+  const interval = setInterval(fn, ms);
+  return () => clearInterval(interval);
 }
 
 /**
@@ -68,27 +41,29 @@ export class ManualClock implements Clock {
  */
 export class TimerWheel implements Clock {
   #tick: number;
+  #now: () => number;
   #nextId = 1;
   #timers = new Map<number, () => void>();
   /** Slot number → ids due in it. */
   #slots = new Map<number, number[]>();
   #done = 0;
-  #interval: ReturnType<typeof setInterval>;
+  #stop: () => void;
 
-  constructor(tickMs = 20) {
-    this.#tick = tickMs;
-    this.#done = Math.floor(performance.now() / tickMs);
-    this.#interval = setInterval(() => this.#advance(), tickMs);
+  constructor(options: TimerWheelOptions = {}) {
+    this.#tick = options.tickMs ?? 20;
+    this.#now = options.now ?? (() => performance.now());
+    this.#done = Math.floor(this.#now() / this.#tick);
+    this.#stop = (options.schedule ?? everyMs)(() => this.#advance(), this.#tick);
   }
 
   now(): number {
-    return performance.now();
+    return this.#now();
   }
 
   setTimer(fn: () => void, ms: number): number {
     const id = this.#nextId++;
     this.#timers.set(id, fn);
-    const slot = Math.max(this.#done + 1, Math.ceil((performance.now() + ms) / this.#tick));
+    const slot = Math.max(this.#done + 1, Math.ceil((this.#now() + ms) / this.#tick));
     const ids = this.#slots.get(slot);
     if (ids) ids.push(id);
     else this.#slots.set(slot, [id]);
@@ -100,7 +75,7 @@ export class TimerWheel implements Clock {
   }
 
   #advance(): void {
-    const current = Math.floor(performance.now() / this.#tick);
+    const current = Math.floor(this.#now() / this.#tick);
     while (this.#done < current) {
       const slot = ++this.#done;
       const ids = this.#slots.get(slot);
@@ -115,7 +90,7 @@ export class TimerWheel implements Clock {
         } catch (err) {
           // One failing timer must not stop the others (the wheel serves every transaction).
           log.error("Timer callback failed: {err}", {
-            err: err instanceof Error ? err.stack ?? err.message : `${err}`,
+            err: err instanceof Error ? err.message : `${err}`,
           });
         }
       }
@@ -129,7 +104,7 @@ export class TimerWheel implements Clock {
 
   /** Stops the wheel; armed timers never fire. */
   close(): void {
-    clearInterval(this.#interval);
+    this.#stop();
     this.#timers.clear();
     this.#slots.clear();
   }

@@ -3,8 +3,9 @@ import type { Role } from "../../config/config.ts";
 import { MediaRelay } from "../../rtp/relay.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { mediaMessage } from "../../sbc/proxy/media_seam.ts";
-import { ManualClock } from "../../sbc/transaction/clock.ts";
-import { parseMessage, type SipMessage } from "../../sbc/message/message.ts";
+import type { SipMessage } from "../../sbc/message/message.ts";
+import { ManualClock } from "../kit/manual_clock.ts";
+import { parse } from "../kit/sip_text.ts";
 
 // Relay addresses (one per side) and the fake phone (external) and PBX (internal).
 const EXT = "127.0.1.1";
@@ -83,12 +84,6 @@ interface Dialog {
   callId: string;
   callerTag: string;
   calleeTag: string;
-}
-
-function parse(text: string): SipMessage {
-  const r = parseMessage(text);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
 }
 
 function headers(

@@ -4,18 +4,9 @@ import { serializeMessage, toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { StreamFramer } from "../../../sbc/transport/tcp_framing.ts";
 import { parseUri } from "../../../sbc/message/uri.ts";
+import { prng } from "../../kit/prng.ts";
 
 const FIXTURES = new URL("../../fixtures/sip/", import.meta.url);
-
-/** Mulberry32: a small seeded generator, so a failing iteration can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPECIAL = [13, 10, 0, 34, 44, 59, 58, 60, 62, 32, 9, 92, 0xff, 0x80];
 

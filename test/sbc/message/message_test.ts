@@ -7,7 +7,6 @@ import {
   PARSE_ERROR,
   type ParseErrorCode,
   parseMessage,
-  type SipMessage,
 } from "../../../sbc/message/message.ts";
 import {
   formatVia,
@@ -16,16 +15,9 @@ import {
   parseVia,
 } from "../../../sbc/message/header_codecs.ts";
 import { serializeMessage, toBytes } from "../../../sbc/message/serialize.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
 const FIXTURES = new URL("../../fixtures/sip/", import.meta.url);
-
-/** Joins header lines with CRLF and adds a correct Content-Length unless one is given. */
-function sip(lines: readonly string[], body = "", withLength = true): string {
-  const head = withLength && !lines.some((l) => /^(content-length|l)\s*:/i.test(l))
-    ? [...lines, `Content-Length: ${body.length}`]
-    : lines;
-  return head.join("\r\n") + "\r\n\r\n" + body;
-}
 
 const SDP = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\n" +
   "m=audio 49170 RTP/AVP 0\r\n";
@@ -43,12 +35,6 @@ const INVITE = sip([
   "Contact: <sip:alice@192.0.2.10:5060>",
   "Content-Type: application/sdp",
 ], SDP);
-
-function parseOk(text: string | Uint8Array): SipMessage {
-  const r = parseMessage(text);
-  if (!r.ok) throw new Error(`expected a message, got ${r.error.code}: ${r.error.message}`);
-  return r.value;
-}
 
 function parseErr(text: string | Uint8Array, code: ParseErrorCode) {
   const r = parseMessage(text);
@@ -91,9 +77,9 @@ Deno.test("parseMessage() accepts every ok-*.sip fixture and rejects every bad-*
     await t.step(name, () => {
       const bytes = Deno.readFileSync(new URL(name, FIXTURES));
       if (name.startsWith("ok-")) {
-        const msg = parseOk(bytes);
+        const msg = parse(bytes);
         // Serializing without edits and parsing again gives the same message.
-        const again = parseOk(serializeMessage(msg, []));
+        const again = parse(serializeMessage(msg, []));
         assert.equal(again.callId, msg.callId);
         assert.deepEqual(again.vias, msg.vias);
         assert.deepEqual(again.cseq, msg.cseq);
@@ -112,7 +98,7 @@ Deno.test("parseMessage() accepts every ok-*.sip fixture and rejects every bad-*
 });
 
 Deno.test("parseMessage() fills the eager fields of an INVITE", () => {
-  const msg = parseOk(toBytes(INVITE));
+  const msg = parse(toBytes(INVITE));
   assert.equal(msg.kind, "request");
   assert.equal(msg.method, "INVITE");
   assert.equal(msg.uri, "sip:bob@example.com");
@@ -137,7 +123,7 @@ Deno.test("parseMessage() fills the eager fields of an INVITE", () => {
 });
 
 Deno.test("parseMessage() reads a response and takes the method from CSeq", () => {
-  const msg = parseOk(sip([
+  const msg = parse(sip([
     "SIP/2.0 180 Ringing",
     "Via: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK1",
     "From: <sip:a@example.com>;tag=a",
@@ -155,7 +141,7 @@ Deno.test("parseMessage() reads a response and takes the method from CSeq", () =
 });
 
 Deno.test("parseMessage() expands every compact header form", () => {
-  const msg = parseOk(
+  const msg = parse(
     Deno.readFileSync(new URL("ok-all-compact-forms.sip", FIXTURES)),
   );
   const names = msg.headers.map((h) => h.name);
@@ -186,7 +172,7 @@ Deno.test("parseMessage() expands every compact header form", () => {
 });
 
 Deno.test("parseMessage() unfolds continuation lines and tolerates LWS around colons", () => {
-  const msg = parseOk(Deno.readFileSync(new URL("ok-whitespace-torture.sip", FIXTURES)));
+  const msg = parse(Deno.readFileSync(new URL("ok-whitespace-torture.sip", FIXTURES)));
   assert.equal(getHeader(msg, "to"), '"Carol \\"C\\" Smith"   <sip:carol@chicago.example.net>');
   assert.equal(getHeader(msg, "newfangledheader"), "newfangled value continued newfangled value");
   assert.deepEqual(msg.cseq, { seq: 9, method: "INVITE" });
@@ -208,20 +194,20 @@ Deno.test("parseMessage() unfolds continuation lines and tolerates LWS around co
 });
 
 Deno.test("parseMessage() tolerates LF-only line endings", () => {
-  const msg = parseOk(INVITE.replaceAll("\r\n", "\n").replace(/Content-Length: \d+/, "l: 76"));
+  const msg = parse(INVITE.replaceAll("\r\n", "\n").replace(/Content-Length: \d+/, "l: 76"));
   assert.equal(msg.callId, "a84b4c76e66710@pc33.example.org");
   assert.equal(msg.body.length, 76);
   assert.equal(msg.vias.length, 1);
 });
 
 Deno.test("parseMessage() skips CRLFs before the start line", () => {
-  const msg = parseOk("\r\n\r\n\n" + INVITE);
+  const msg = parse("\r\n\r\n\n" + INVITE);
   assert.equal(msg.raw, INVITE);
   assert.equal(msg.headers[0]!.start, INVITE.indexOf("Via"));
 });
 
 Deno.test("parseMessage() collects Via entries across lines and commas, top first", () => {
-  const msg = parseOk(Deno.readFileSync(new URL("ok-unknown-transports.sip", FIXTURES)));
+  const msg = parse(Deno.readFileSync(new URL("ok-unknown-transports.sip", FIXTURES)));
   assert.deepEqual(msg.vias.map((v) => `${v.transport} ${v.host}`), [
     "UDP t1.example.com",
     "SCTP t2.example.com",
@@ -232,7 +218,7 @@ Deno.test("parseMessage() collects Via entries across lines and commas, top firs
 });
 
 Deno.test("parseMessage() finds the tag parameter outside quotes and angle brackets", () => {
-  const msg = parseOk(sip([
+  const msg = parse(sip([
     "OPTIONS sip:x@example.com SIP/2.0",
     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKt",
     'From: "x;tag=no, <really>" <sip:a@example.com;tag=no>;tag=yes',
@@ -254,15 +240,15 @@ Deno.test("parseMessage() frames the body with Content-Length", async (t) => {
     "CSeq: 1 MESSAGE",
   ];
   await t.step("extra datagram octets are dropped", () => {
-    const msg = parseOk(sip([...head, "Content-Length: 5"], "hello, trailing junk"));
+    const msg = parse(sip([...head, "Content-Length: 5"], "hello, trailing junk"));
     assert.equal(msg.body, "hello");
     assert.ok(msg.raw.endsWith("\r\n\r\nhello"));
   });
   await t.step("without Content-Length the body is the rest of the datagram", () => {
-    assert.equal(parseOk(sip(head, "all of it\r\n", false)).body, "all of it\r\n");
+    assert.equal(parse(sip(head, "all of it\r\n", { length: false })).body, "all of it\r\n");
   });
   await t.step("a missing empty line means no body", () => {
-    const msg = parseOk(head.join("\r\n") + "\r\n");
+    const msg = parse(head.join("\r\n") + "\r\n");
     assert.equal(msg.body, "");
     assert.equal(msg.headers.length, 5);
   });
@@ -271,12 +257,12 @@ Deno.test("parseMessage() frames the body with Content-Length", async (t) => {
     assert.equal(error.partial?.callId, "b1");
   });
   await t.step("equal duplicate Content-Length values are accepted", () => {
-    assert.equal(parseOk(sip([...head, "Content-Length: 2", "l: 2"], "ok")).body, "ok");
+    assert.equal(parse(sip([...head, "Content-Length: 2", "l: 2"], "ok")).body, "ok");
   });
   await t.step("binary body bytes pass through unchanged", () => {
     const body = String.fromCharCode(...Array.from({ length: 256 }, (_, i) => i));
     const bytes = toBytes(sip(head, body));
-    const msg = parseOk(bytes);
+    const msg = parse(bytes);
     assert.equal(msg.body, body);
     assert.deepEqual(toBytes(serializeMessage(msg, [])), bytes);
   });
@@ -285,7 +271,7 @@ Deno.test("parseMessage() frames the body with Content-Length", async (t) => {
 Deno.test("parseMessage() reads a Uint8Array view at an offset", () => {
   const bytes = toBytes("garbage" + INVITE + "more");
   const view = bytes.subarray(7, 7 + INVITE.length);
-  assert.equal(parseOk(view).raw, INVITE);
+  assert.equal(parse(view).raw, INVITE);
 });
 
 Deno.test("parseMessage() rejects empty, oversized and non-SIP input without a partial", () => {
@@ -333,7 +319,7 @@ Deno.test("parseMessage() never gives a partial for a malformed response", () =>
 });
 
 Deno.test("getHeader() accepts any case and the compact form", () => {
-  const msg = parseOk(INVITE);
+  const msg = parse(INVITE);
   assert.equal(getHeader(msg, "CALL-ID"), msg.callId);
   assert.equal(getHeader(msg, "i"), msg.callId);
   assert.equal(getHeader(msg, "I"), msg.callId);
@@ -342,7 +328,7 @@ Deno.test("getHeader() accepts any case and the compact form", () => {
 });
 
 Deno.test("getHeaderValues() splits entries across lines outside quotes and brackets", () => {
-  const msg = parseOk(sip([
+  const msg = parse(sip([
     "OPTIONS sip:x@example.com SIP/2.0",
     "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKv",
     "From: <sip:a@example.com>;tag=1",
@@ -456,12 +442,12 @@ Deno.test("formatVia() writes what parseVia() reads", () => {
 });
 
 Deno.test("serializeMessage() copies an unedited message byte for byte", () => {
-  const msg = parseOk(INVITE);
+  const msg = parse(INVITE);
   assert.equal(serializeMessage(msg, []), INVITE);
 });
 
 Deno.test("serializeMessage() applies each edit", async (t) => {
-  const msg = parseOk(INVITE);
+  const msg = parse(INVITE);
   const lines = (edits: readonly Edit[]) => serializeMessage(msg, edits).split("\r\n");
 
   await t.step("set-uri rewrites the request line", () => {
@@ -524,7 +510,7 @@ Deno.test("serializeMessage() applies each edit", async (t) => {
     assert.ok(!lines([{ op: "remove-all", name: "ROUTE" }]).some((l) => l.startsWith("Route")));
   });
   await t.step("replace keeps the received header name", () => {
-    const m = parseOk(INVITE.replace("Max-Forwards: 70", "max-forwards: 70"));
+    const m = parse(INVITE.replace("Max-Forwards: 70", "max-forwards: 70"));
     const index = m.headers.findIndex((h) => h.name === "max-forwards");
     const out = serializeMessage(m, [{ op: "replace", index, value: "69" }]).split("\r\n");
     assert.equal(out[index + 1], "max-forwards: 69");
@@ -537,14 +523,14 @@ Deno.test("serializeMessage() applies each edit", async (t) => {
       contentType: "application/sdp",
     }]);
     assert.ok(out.endsWith("Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n"));
-    assert.equal(parseOk(out).body, "v=0\r\n");
+    assert.equal(parse(out).body, "v=0\r\n");
   });
   await t.step("an empty body drops Content-Type", () => {
     const out = serializeMessage(msg, [{ op: "body", body: "" }]);
     assert.ok(out.endsWith("Contact: <sip:alice@192.0.2.10:5060>\r\nContent-Length: 0\r\n\r\n"));
   });
   await t.step("a body with a new Content-Type adds it when there was none", () => {
-    const m = parseOk(INVITE.replace("Content-Type: application/sdp\r\n", ""));
+    const m = parse(INVITE.replace("Content-Type: application/sdp\r\n", ""));
     const out = serializeMessage(m, [{ op: "body", body: "x", contentType: "text/plain" }]);
     assert.ok(out.endsWith("Content-Length: 1\r\nContent-Type: text/plain\r\n\r\nx"));
   });
@@ -561,30 +547,30 @@ Deno.test("serializeMessage() rewrites or adds Content-Length", async (t) => {
     "CSeq: 1 MESSAGE",
   ];
   await t.step("in place of the received one, in full form", () => {
-    const out = serializeMessage(parseOk(sip(head, "abc")), []);
+    const out = serializeMessage(parse(sip(head, "abc")), []);
     assert.equal(out.split("\r\n")[2], "Content-Length: 3");
   });
   await t.step("after the last header when there was none", () => {
-    const text = sip(head.filter((l) => !l.startsWith("l:")), "abc", false);
-    const out = serializeMessage(parseOk(text), []);
+    const text = sip(head.filter((l) => !l.startsWith("l:")), "abc", { length: false });
+    const out = serializeMessage(parse(text), []);
     assert.ok(out.endsWith("CSeq: 1 MESSAGE\r\nContent-Length: 3\r\n\r\nabc"));
   });
   await t.step("once, when the received message repeated it", () => {
-    const out = serializeMessage(parseOk(sip([...head, "Content-Length: 3"], "abc")), []);
+    const out = serializeMessage(parse(sip([...head, "Content-Length: 3"], "abc")), []);
     assert.equal(out.match(/Content-Length/g)?.length, 1);
     assert.ok(!out.includes("l: 3"));
   });
   await t.step("counting bytes, not UTF-16 code units of decoded text", () => {
     const body = "\xc3\xa9t\xc3\xa9"; // "été" in UTF-8, as latin1 chars
-    const out = serializeMessage(parseOk(sip(head, "abc")), [{ op: "body", body }]);
+    const out = serializeMessage(parse(sip(head, "abc")), [{ op: "body", body }]);
     assert.ok(out.includes("Content-Length: 5\r\n"));
-    assert.equal(parseOk(toBytes(out)).body, body);
+    assert.equal(parse(toBytes(out)).body, body);
   });
   await t.step("with LF-only received lines kept as they were", () => {
     const text = sip(head, "abc").replaceAll("\r\n", "\n");
-    const out = serializeMessage(parseOk(text), [{ op: "append", name: "x-a", value: "1" }]);
-    assert.equal(parseOk(out).body, "abc");
-    assert.equal(getHeader(parseOk(out), "x-a"), "1");
+    const out = serializeMessage(parse(text), [{ op: "append", name: "x-a", value: "1" }]);
+    assert.equal(parse(out).body, "abc");
+    assert.equal(getHeader(parse(out), "x-a"), "1");
   });
 });
 

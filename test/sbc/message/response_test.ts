@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  getHeader,
-  getHeaderValues,
-  parseMessage,
-  type SipMessage,
-} from "../../../sbc/message/message.ts";
+import { getHeader, getHeaderValues, parseMessage } from "../../../sbc/message/message.ts";
 import { buildResponse, SIP_STATUS_TEXT } from "../../../sbc/message/response.ts";
+import { parse } from "../../kit/sip_text.ts";
 
 const REQUEST = [
   "INVITE sip:bob@example.com SIP/2.0",
@@ -21,12 +17,6 @@ const REQUEST = [
   "",
   "",
 ].join("\r\n");
-
-function parse(text: string): SipMessage {
-  const r = parseMessage(text);
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
 
 Deno.test("buildResponse() copies Via, From, To, Call-ID and CSeq from the request", () => {
   const out = buildResponse(parse(REQUEST), 486, SIP_STATUS_TEXT[486], { toTag: "srv1" });

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../../config/default.ts";
 import { localSides } from "../../../sbc/proxy/local_address.ts";
-import {
-  type Edit,
-  getHeaderValues,
-  parseMessage,
-  type SipMessage,
-} from "../../../sbc/message/message.ts";
+import { type Edit, getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
 import { parseVia } from "../../../sbc/message/header_codecs.ts";
 import { serializeMessage } from "../../../sbc/message/serialize.ts";
 import {
@@ -21,34 +16,27 @@ import {
   viaAddress,
 } from "../../../sbc/proxy/header_rules.ts";
 import { MAGIC_COOKIE } from "../../../sbc/transaction/transaction.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
 const sides = localSides(defaultConfig());
 
 /** A request with the given start line and extra header lines, plus the mandatory ones. */
 function request(startLine: string, headers: string[]): SipMessage {
-  const text = [
+  return parse(sip([
     startLine,
     ...headers,
     "From: <sip:alice@192.0.2.50>;tag=a1",
     "To: <sip:bob@198.51.100.7>",
     "Call-ID: c1@192.0.2.50",
     `CSeq: 1 ${startLine.split(" ")[0]}`,
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n");
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
+  ]));
 }
 
 const VIA = "Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bKa1";
 
 /** Applies edits and parses the result again. */
 function apply(msg: SipMessage, edits: readonly Edit[]): SipMessage {
-  const parsed = parseMessage(serializeMessage(msg, edits));
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
+  return parse(serializeMessage(msg, edits));
 }
 
 Deno.test("receivedEdit() adds received and rport when the request asked for rport (RFC 3581 §4)", () => {

@@ -5,7 +5,7 @@ import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Role } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
 import type { CallTraffic } from "../../../sbc/proxy/call_log.ts";
-import { ManualClock } from "../../../sbc/transaction/clock.ts";
+import { ManualClock } from "../../kit/manual_clock.ts";
 import type { MediaContext } from "../../../rtp/relay_types.ts";
 import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
 import { getHeaderValues, parseMessage, type SipMessage } from "../../../sbc/message/message.ts";

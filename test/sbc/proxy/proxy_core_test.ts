@@ -1,104 +1,17 @@
 import assert from "node:assert/strict";
 import type { Role, SipProto } from "../../../config/config.ts";
-import { defaultConfig } from "../../../config/default.ts";
-import { ManualClock } from "../../../sbc/transaction/clock.ts";
-import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
-import {
-  getHeader,
-  getHeaderValues,
-  parseMessage,
-  type SipMessage,
-} from "../../../sbc/message/message.ts";
-import { toBytes } from "../../../sbc/message/serialize.ts";
-import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
+import { getHeader, getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
-import type { SendTarget } from "../../../sbc/transport/transport.ts";
 import type { Peer } from "../../../sbc/transport/peer.ts";
+import { type CoreEnv, coreEnv, inbound, type Sent, settle } from "../../kit/core_env.ts";
+import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
+import { sip } from "../../kit/sip_text.ts";
 
-// Addresses: the phone outside, the PBX inside (the default config's), both IP literals (no DNS).
-const PHONE: Peer = { host: "192.0.2.50", port: 5062 };
-const PBX: Peer = { host: "127.0.2.10", port: 5060 };
+// The phone is behind NAT: it writes 10.0.0.5 in Via, Contact and Call-ID and is seen at PHONE.
+const PHONE_PRIVATE = "10.0.0.5";
 const EXT_RR = "<sip:127.0.1.1:5060;lr>";
 const INT_RR = "<sip:127.0.2.1:5060;lr>";
-
-interface Sent {
-  readonly target: SendTarget;
-  readonly text: string;
-  readonly msg: SipMessage;
-}
-
-function parse(text: string): SipMessage {
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(`${parsed.error.message}\n${text}`);
-  return parsed.value;
-}
-
-function sip(lines: string[], body = ""): string {
-  return [...lines, `Content-Length: ${body.length}`, "", body].join("\r\n");
-}
-
-/** A ProxyCore on the default config with the bridge pipeline, a manual clock and a fake send. */
-function setup() {
-  const clock = new ManualClock();
-  const sent: Sent[] = [];
-  const config = defaultConfig();
-  const core = new ProxyCore({
-    config,
-    clock,
-    send: (target, bytes) => {
-      const text = new TextDecoder().decode(bytes);
-      sent.push({ target, text, msg: parse(text) });
-      return Promise.resolve(true);
-    },
-    route: bridgePipeline(),
-    media: undefined,
-  });
-  /** Feeds one message as received on a side, then lets the async routing finish. */
-  const receive = async (iface: Role, source: Peer, text: string, proto: SipProto = "udp") => {
-    const local = iface === "external"
-      ? { proto, host: "127.0.1.1", port: 5060 }
-      : { proto, host: "127.0.2.1", port: 5060 };
-    core.receive({ data: toBytes(text), source, iface, proto, local, connection: undefined });
-    // Routing awaits address resolution (immediate for IP literals): let the promises settle.
-    for (let i = 0; i < 10; i++) await Promise.resolve();
-  };
-  /** Everything sent since the last call. */
-  let seen = 0;
-  const take = (): Sent[] => {
-    const out = sent.slice(seen);
-    seen = sent.length;
-    return out;
-  };
-  return { clock, core, sent, receive, take };
-}
-
-function invite(opts: { callId?: string; mf?: number; branch?: string } = {}): string {
-  return sip([
-    "INVITE sip:100@127.0.1.1 SIP/2.0",
-    `Via: SIP/2.0/UDP 10.0.0.5:5062;branch=${opts.branch ?? "z9hG4bKphone1"};rport`,
-    `Max-Forwards: ${opts.mf ?? 70}`,
-    'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
-    "To: <sip:100@127.0.1.1>",
-    `Call-ID: ${opts.callId ?? "call1@10.0.0.5"}`,
-    "CSeq: 1 INVITE",
-    "Contact: <sip:alice@10.0.0.5:5062>",
-  ]);
-}
-
-/** The PBX's answer to the request it got from us: Record-Route copied, To tag added. */
-function pbxAnswer(req: SipMessage, status: number, reason: string): string {
-  const rr = getHeaderValues(req, "record-route");
-  return buildResponse(req, status, reason, {
-    ...(status > 100 && { toTag: "pbx1" }),
-    headers: [
-      ...rr.map((r) => ["Record-Route", r] as const),
-      ...(status >= 200 && status < 300 || status === 180
-        ? [["Contact", "<sip:100@127.0.2.10:5060>"] as const]
-        : []),
-    ],
-  });
-}
 
 function assertTo(s: Sent | undefined, iface: Role, dest: Peer): Sent {
   assert.ok(s, "a message was sent");
@@ -108,23 +21,17 @@ function assertTo(s: Sent | undefined, iface: Role, dest: Peer): Sent {
 }
 
 /** Sends an INVITE from the phone and returns what went to the PBX. */
-async function callToPbx(env: ReturnType<typeof setup>): Promise<SipMessage> {
-  await env.receive("external", PHONE, invite());
+async function callToPbx(env: CoreEnv): Promise<SipMessage> {
+  await env.receive("external", PHONE, request("INVITE", { host: PHONE_PRIVATE }));
   const out = env.take();
   assert.equal(out.length, 2);
   assert.equal(out[0]!.msg.status, 100);
   return assertTo(out[1], "internal", PBX).msg;
 }
 
-function finish(env: ReturnType<typeof setup>): void {
-  env.clock.advance(TIMER.C + TIMER.H);
-  assert.deepEqual(env.core.transactions, { server: 0, client: 0 });
-  assert.equal(env.clock.pending, 0);
-}
-
 Deno.test("ProxyCore.receive() answers an INVITE from outside with 100 and forwards it to the PBX", async () => {
-  const env = setup();
-  await env.receive("external", PHONE, invite());
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE", { host: PHONE_PRIVATE }));
   const [trying, fwd, ...rest] = env.take();
   assert.equal(rest.length, 0);
   const t = assertTo(trying, "external", PHONE).msg;
@@ -150,11 +57,11 @@ Deno.test("ProxyCore.receive() answers an INVITE from outside with 100 and forwa
 });
 
 Deno.test("ProxyCore forwards 180 and 200 from the PBX to the caller without our Via", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
-  await env.receive("internal", PBX, pbxAnswer(req, 100, "Trying"));
+  await env.receive("internal", PBX, answer(req, 100, "Trying"));
   assert.deepEqual(env.take(), [], "100 is hop by hop");
-  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  await env.receive("internal", PBX, answer(req, 180, "Ringing"));
   const ringing = assertTo(env.take()[0], "external", PHONE).msg;
   assert.equal(ringing.status, 180);
   assert.equal(ringing.vias.length, 1);
@@ -162,7 +69,7 @@ Deno.test("ProxyCore forwards 180 and 200 from the PBX to the caller without our
   assert.equal(ringing.vias[0]!.params.received, "192.0.2.50");
   assert.equal(ringing.toTag, "pbx1");
   assert.deepEqual(getHeaderValues(ringing, "record-route"), [INT_RR, EXT_RR]);
-  const okText = pbxAnswer(req, 200, "OK");
+  const okText = answer(req, 200, "OK");
   await env.receive("internal", PBX, okText);
   const ok = env.take();
   assert.equal(ok.length, 1);
@@ -173,13 +80,13 @@ Deno.test("ProxyCore forwards 180 and 200 from the PBX to the caller without our
   const again = env.take();
   assert.equal(again.length, 1);
   assert.equal(again[0]!.text, ok[0]!.text);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore loose-routes the ACK for a 2xx to the PBX and a BYE from the PBX to the phone", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
-  await env.receive("internal", PBX, pbxAnswer(req, 200, "OK"));
+  await env.receive("internal", PBX, answer(req, 200, "OK"));
   env.take();
   // The phone's route set is the Record-Route list reversed (RFC 3261 §12.1.2).
   const dialogHeaders = (method: string, cseq: number, branch: string) => [
@@ -239,11 +146,11 @@ Deno.test("ProxyCore loose-routes the ACK for a 2xx to the PBX and a BYE from th
   assert.equal(o.status, 200);
   assert.equal(o.vias.length, 1);
   assert.equal(o.vias[0]!.branch, "z9hG4bKpbxbye");
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers a CANCEL, cancels downstream once 180 arrives, and forwards the 487", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
   await env.receive(
     "external",
@@ -263,7 +170,7 @@ Deno.test("ProxyCore answers a CANCEL, cancels downstream once 180 arrives, and 
   assert.equal(c.status, 200);
   assert.equal(c.method, "CANCEL");
   assert.deepEqual(none, [], "no CANCEL downstream before a provisional (RFC 3261 §9.1)");
-  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  await env.receive("internal", PBX, answer(req, 180, "Ringing"));
   const afterRing = env.take();
   const cancel = afterRing.find((s) => s.msg.method === "CANCEL" && s.msg.kind === "request");
   const down = assertTo(cancel, "internal", PBX).msg;
@@ -271,7 +178,7 @@ Deno.test("ProxyCore answers a CANCEL, cancels downstream once 180 arrives, and 
   assert.equal(down.uri, req.uri);
   assert.deepEqual(down.cseq, { seq: 1, method: "CANCEL" });
   await env.receive("internal", PBX, buildResponse(down, 200, "OK", { toTag: "pbx1" }));
-  const terminatedText = pbxAnswer(req, 487, "Request Terminated");
+  const terminatedText = answer(req, 487, "Request Terminated");
   await env.receive("internal", PBX, terminatedText);
   const after487 = env.take();
   const ackDown = after487.find((s) => s.msg.method === "ACK");
@@ -293,11 +200,11 @@ Deno.test("ProxyCore answers a CANCEL, cancels downstream once 180 arrives, and 
     ]),
   );
   assert.deepEqual(env.take(), []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers a CANCEL for an unknown INVITE with 481", async () => {
-  const env = setup();
+  const env = coreEnv();
   await env.receive(
     "external",
     PHONE,
@@ -314,13 +221,13 @@ Deno.test("ProxyCore answers a CANCEL for an unknown INVITE with 481", async () 
   const [r, ...rest] = env.take();
   assert.equal(assertTo(r, "external", PHONE).msg.status, 481);
   assert.deepEqual(rest, []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore ACKs a 486 from the PBX itself, forwards the 486, and absorbs the caller's ACK", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
-  const busy = pbxAnswer(req, 486, "Busy Here");
+  const busy = answer(req, 486, "Busy Here");
   await env.receive("internal", PBX, busy);
   const out = env.take();
   assert.equal(out.length, 2);
@@ -354,11 +261,11 @@ Deno.test("ProxyCore ACKs a 486 from the PBX itself, forwards the 486, and absor
   // Nothing is retransmitted to the caller after its ACK.
   env.clock.advance(TIMER.H);
   assert.deepEqual(env.take(), []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers 408 upstream when the PBX never answers", async () => {
-  const env = setup();
+  const env = coreEnv();
   await callToPbx(env);
   env.clock.advance(TIMER.B - 1);
   const retransmitted = env.take();
@@ -376,17 +283,17 @@ Deno.test("ProxyCore answers 408 upstream when the PBX never answers", async () 
 });
 
 Deno.test("ProxyCore answers 483 to a request with Max-Forwards 0", async () => {
-  const env = setup();
-  await env.receive("external", PHONE, invite({ mf: 0 }));
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE", { host: PHONE_PRIVATE, mf: 0 }));
   const out = env.take();
   assert.deepEqual(out.map((s) => s.msg.status), [100, 483]);
   assertTo(out[1], "external", PHONE);
   assert.equal(out[1]!.msg.reason, "Too Many Hops");
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers OPTIONS addressed to itself with 200", async () => {
-  const env = setup();
+  const env = coreEnv();
   await env.receive(
     "external",
     PHONE,
@@ -406,11 +313,11 @@ Deno.test("ProxyCore answers OPTIONS addressed to itself with 200", async () => 
   assert.ok(m.toTag);
   assert.ok(getHeader(m, "allow")?.includes("INVITE"));
   assert.deepEqual(rest, []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore adds a Path entry with received= to a REGISTER from outside and forwards it to the PBX", async () => {
-  const env = setup();
+  const env = coreEnv();
   const register = (proto: SipProto) =>
     sip([
       "REGISTER sip:127.0.1.1 SIP/2.0",
@@ -448,7 +355,7 @@ Deno.test("ProxyCore adds a Path entry with received= to a REGISTER from outside
 });
 
 Deno.test("ProxyCore sends a request from the PBX to the received address of its Path route", async () => {
-  const env = setup();
+  const env = coreEnv();
   await env.receive(
     "internal",
     PBX,
@@ -473,7 +380,7 @@ Deno.test("ProxyCore sends a request from the PBX to the received address of its
 });
 
 Deno.test("ProxyCore forwards an initial INVITE from the PBX to its Request-URI out of the external side", async () => {
-  const env = setup();
+  const env = coreEnv();
   await env.receive(
     "internal",
     PBX,
@@ -502,7 +409,7 @@ Deno.test("ProxyCore forwards an initial INVITE from the PBX to its Request-URI 
 });
 
 Deno.test("ProxyCore answers 400 to a malformed request whose reply headers are readable", async () => {
-  const env = setup();
+  const env = coreEnv();
   const text = sip([
     "INVITE sip:100@127.0.1.1 SIP/2.0",
     "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKbad1;rport",
@@ -520,11 +427,11 @@ Deno.test("ProxyCore answers 400 to a malformed request whose reply headers are 
   assert.ok(m.toTag, "a To tag (RFC 3261 §8.2.6.2)");
   assert.deepEqual(rest, []);
   assert.equal(env.core.counters.parseErrors, 1);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore drops garbage without answering or throwing", async () => {
-  const env = setup();
+  const env = coreEnv();
   for (
     const junk of [
       "",
@@ -551,11 +458,11 @@ Deno.test("ProxyCore drops garbage without answering or throwing", async () => {
     ]),
   );
   assert.deepEqual(env.take(), []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers 404 to an in-dialog request not routed through it", async () => {
-  const env = setup();
+  const env = coreEnv();
   await env.receive(
     "external",
     PHONE,
@@ -588,21 +495,21 @@ Deno.test("ProxyCore answers 404 to an in-dialog request not routed through it",
     ]),
   );
   assert.deepEqual(env.take(), []);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore answers 503 to a new INVITE while draining", async () => {
-  const env = setup();
+  const env = coreEnv();
   env.core.drain();
-  await env.receive("external", PHONE, invite());
+  await env.receive("external", PHONE, request("INVITE", { host: PHONE_PRIVATE }));
   assert.deepEqual(env.take().map((s) => s.msg.status), [100, 503]);
-  finish(env);
+  env.finish();
 });
 
 Deno.test("ProxyCore absorbs a retransmitted INVITE by resending its 100", async () => {
-  const env = setup();
+  const env = coreEnv();
   await callToPbx(env);
-  await env.receive("external", PHONE, invite());
+  await env.receive("external", PHONE, request("INVITE", { host: PHONE_PRIVATE }));
   const [r, ...rest] = env.take();
   assert.equal(assertTo(r, "external", PHONE).msg.status, 100);
   assert.deepEqual(rest, [], "not forwarded again");
@@ -611,27 +518,23 @@ Deno.test("ProxyCore absorbs a retransmitted INVITE by resending its 100", async
 });
 
 Deno.test("ProxyCore answers 487 when a CANCEL arrives before the INVITE was relayed", async () => {
-  const env = setup();
-  const inbound = (text: string) => ({
-    data: toBytes(text),
-    source: PHONE,
-    iface: "external" as const,
-    proto: "udp" as const,
-    local: { proto: "udp" as const, host: "127.0.1.1", port: 5060 },
-    connection: undefined,
-  });
+  const env = coreEnv();
   // Both arrive before routing the INVITE has finished (it awaits address resolution).
-  env.core.receive(inbound(invite()));
-  env.core.receive(inbound(sip([
-    "CANCEL sip:100@127.0.1.1 SIP/2.0",
-    "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
-    "Max-Forwards: 70",
-    'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
-    "To: <sip:100@127.0.1.1>",
-    "Call-ID: call1@10.0.0.5",
-    "CSeq: 1 CANCEL",
-  ])));
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+  env.core.receive(inbound("external", PHONE, request("INVITE", { host: PHONE_PRIVATE })));
+  env.core.receive(inbound(
+    "external",
+    PHONE,
+    sip([
+      "CANCEL sip:100@127.0.1.1 SIP/2.0",
+      "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1;rport",
+      "Max-Forwards: 70",
+      'From: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+      "To: <sip:100@127.0.1.1>",
+      "Call-ID: call1@10.0.0.5",
+      "CSeq: 1 CANCEL",
+    ]),
+  ));
+  await settle();
   const out = env.take();
   assert.deepEqual(out.map((s) => `${s.msg.status} ${s.msg.method}`), [
     "100 INVITE",
@@ -644,9 +547,9 @@ Deno.test("ProxyCore answers 487 when a CANCEL arrives before the INVITE was rel
 });
 
 Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no final answer (Timer C)", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
-  await env.receive("internal", PBX, pbxAnswer(req, 180, "Ringing"));
+  await env.receive("internal", PBX, answer(req, 180, "Ringing"));
   env.take();
   env.clock.advance(TIMER.C);
   const out = env.take();
@@ -655,7 +558,7 @@ Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no
   const timeout = out.find((s) => s.msg.kind === "response");
   assert.equal(assertTo(timeout, "external", PHONE).msg.status, 408);
   // The PBX's 487 is ACKed and not forwarded (the caller already has its 408).
-  await env.receive("internal", PBX, pbxAnswer(req, 487, "Request Terminated"));
+  await env.receive("internal", PBX, answer(req, 487, "Request Terminated"));
   const after = env.take();
   assert.deepEqual(after.map((s) => s.msg.method + (s.msg.status ? ` ${s.msg.status}` : "")), [
     "ACK",
@@ -665,9 +568,9 @@ Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no
 });
 
 Deno.test("ProxyCore forwards a 2xx retransmission statelessly after its transaction ended", async () => {
-  const env = setup();
+  const env = coreEnv();
   const req = await callToPbx(env);
-  const ok = pbxAnswer(req, 200, "OK");
+  const ok = answer(req, 200, "OK");
   await env.receive("internal", PBX, ok);
   env.take();
   env.clock.advance(TIMER.M);
@@ -679,5 +582,5 @@ Deno.test("ProxyCore forwards a 2xx retransmission statelessly after its transac
   assert.equal(m.status, 200);
   assert.equal(m.vias.length, 1);
   assert.deepEqual(rest, []);
-  finish(env);
+  env.finish();
 });

@@ -1,47 +1,26 @@
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { KSR, KSR_ROWS } from "../../../sbc/script/ksr.ts";
 import { PV_ROWS } from "../../../sbc/script/ksr_pv.ts";
 import { KSR_ERROR } from "../../../sbc/script/ksr_row.ts";
 import { KSR_EXIT } from "../../../sbc/script/ksr_run.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
-import {
-  context,
-  fakeActions,
-  makeRun,
-  parse,
-  PBX,
-  PHONE,
-  request,
-  within,
-} from "./_script_env.ts";
+import { captureLogs } from "../../kit/log_capture.ts";
+import { PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
+import { context, fakeActions } from "../../kit/proxy_actions.ts";
+import { parse } from "../../kit/sip_text.ts";
+import { makeRun, within } from "./_script_env.ts";
 import { REQUEST_STATE } from "../../../sbc/proxy/context.ts";
 
 // deno-lint-ignore no-explicit-any
 const K = KSR as any;
 
-const records: LogRecord[] = [];
-await configure({
-  reset: true,
-  sinks: { memory: (r) => records.push(r) },
-  loggers: [
-    { category: ["edgesbc", "script"], lowestLevel: "debug", sinks: ["memory"] },
-    { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-  ],
-});
-
-/** Log lines since the last call, rendered. */
-function logged(): string[] {
-  const out = records.map((r) => r.message.map((part) => String(part)).join(""));
-  records.length = 0;
-  return out;
-}
+/** What KSR functions log: the script category. */
+const SCRIPT_LOGS = { category: ["edgesbc", "script"] };
 
 function setup(text = request("INVITE"), iface: "external" | "internal" = "external") {
   const ctx = context(text, iface);
   const { actions, calls } = fakeActions();
   const run = makeRun("request", ctx, actions, { functions: ["on_fail", "on_branch"] });
-  logged();
   return { ctx, actions, calls, run };
 }
 
@@ -55,24 +34,29 @@ Deno.test("KSR has one function per row, under its module", () => {
 });
 
 Deno.test("KSR functions outside a route return -102 and log one line naming the function", () => {
-  logged();
+  using logs = captureLogs(SCRIPT_LOGS);
   assert.equal(K.tm.t_relay(), KSR_ERROR.noRequest);
   assert.equal(K.pv.get("$ru"), null);
   assert.equal(K.is_method("INVITE"), false);
-  const lines = logged();
+  const lines = logs.take();
   assert.equal(lines.length, 3);
   assert.match(lines[0]!, /^KSR\.tm\.t_relay\(\) failed: no request is being routed/);
 });
 
 Deno.test("KSR logging functions work at load time and in routes", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run } = setup();
   K.info("loading {not a placeholder}");
   within(run, () => K.warn("in a route"));
-  assert.deepEqual(logged(), ["loading {not a placeholder}", "in a route"]);
-  assert.equal(records.length, 0);
+  assert.deepEqual(
+    logs.records.map((r) => `${r.category.join(".")} ${r.level}`),
+    ["edgesbc.script info", "edgesbc.script warning"],
+  );
+  assert.deepEqual(logs.take(), ["loading {not a placeholder}", "in a route"]);
 });
 
 Deno.test("KSR functions with bad arguments return -100 and log, never throw", async (t) => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run } = setup();
   const cases: [string, () => unknown, unknown][] = [
     ["pv.sets number", () => K.pv.sets("$ru", 5), KSR_ERROR.badArgument],
@@ -95,7 +79,7 @@ Deno.test("KSR functions with bad arguments return -100 and log, never throw", a
   for (const [name, call, expected] of cases) {
     await t.step(name, () => {
       assert.equal(within(run, call), expected);
-      const lines = logged();
+      const lines = logs.take();
       assert.equal(lines.length, 1, lines.join("\n"));
       assert.match(lines[0]!, /^KSR\.[a-z_.]+\(\) failed: /);
     });
@@ -103,11 +87,12 @@ Deno.test("KSR functions with bad arguments return -100 and log, never throw", a
   within(run, () => {
     assert.equal(K.pv.sets("$ru", 5), KSR_ERROR.badArgument);
   });
-  assert.match(logged()[0]!, /KSR\.pv\.sets\(\) failed: argument 2 must be a string, got 5/);
+  assert.match(logs.take()[0]!, /KSR\.pv\.sets\(\) failed: argument 2 must be a string, got 5/);
   assert.equal(run.ctx.edits.length, 0);
 });
 
 Deno.test("KSR functions outside their route kinds return -101", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { ctx, actions } = setup();
   const reply = parse(buildResponse(ctx.msg, 200, "OK", { toTag: "p1" }));
   const run = makeRun("reply", ctx, actions, { reply, replyEdits: [] });
@@ -116,10 +101,11 @@ Deno.test("KSR functions outside their route kinds return -101", () => {
     assert.equal(K.sl.send_reply(200, "OK"), KSR_ERROR.wrongRoute);
     assert.equal(K.x.drop(), undefined);
   });
-  assert.match(logged()[0]!, /KSR\.tm\.t_relay\(\) failed: not available in reply routes/);
+  assert.match(logs.take()[0]!, /KSR\.tm\.t_relay\(\) failed: not available in reply routes/);
 });
 
 Deno.test("KSR.pv.get() reads every listed variable from a request", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const text = request("INVITE", { extra: ["X-Test: one", "X-Test: two"] });
   const { run, ctx } = setup(text);
   ctx.vars.set("$var(n)", 7);
@@ -164,10 +150,11 @@ Deno.test("KSR.pv.get() reads every listed variable from a request", () => {
     assert.equal(K.pv.is_null("$tt"), true);
     assert.equal(K.pv.is_null("$rU"), false);
   });
-  assert.deepEqual(logged(), []);
+  assert.deepEqual(logs.take(), []);
 });
 
 Deno.test("KSR.pv.sets() rewrites the Request-URI as a set-uri edit", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run, ctx } = setup();
   within(run, () => {
     assert.equal(K.pv.sets("$rU", "200"), 1);
@@ -181,10 +168,11 @@ Deno.test("KSR.pv.sets() rewrites the Request-URI as a set-uri edit", () => {
     assert.equal(K.pv.get("$rU"), "300");
   });
   assert.deepEqual(ctx.edits.at(-1), { op: "set-uri", uri: "sip:300@10.0.0.1;transport=tcp" });
-  assert.deepEqual(logged(), []);
+  assert.deepEqual(logs.take(), []);
 });
 
 Deno.test("KSR.pv.sets() refuses with a distinct code per cause", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run, ctx, actions } = setup();
   within(run, () => {
     assert.equal(K.pv.sets("$nope", "x"), -1);
@@ -195,7 +183,7 @@ Deno.test("KSR.pv.sets() refuses with a distinct code per cause", () => {
     assert.equal(K.pv.seti("$rp", 70000), -3);
     assert.equal(K.pv.unset("$ru"), -2);
   });
-  assert.equal(logged().length, 7);
+  assert.equal(logs.take().length, 7);
   const reply = parse(buildResponse(ctx.msg, 180, "Ringing", { toTag: "p1" }));
   within(makeRun("reply", ctx, actions, { reply, replyEdits: [] }), () => {
     assert.equal(K.pv.sets("$du", "sip:10.0.0.1"), -4);
@@ -264,6 +252,7 @@ Deno.test("KSR.hdr functions in a reply route act on the answer", () => {
 });
 
 Deno.test("KSR.sl.send_reply() answers through the actions with append_to_reply headers", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run, calls, ctx } = setup();
   within(run, () => {
     assert.equal(K.hdr.append_to_reply("Retry-After: 30"), 1);
@@ -277,7 +266,7 @@ Deno.test("KSR.sl.send_reply() answers through the actions with append_to_reply 
     [180, "Ringing", [["Retry-After", "30"]]],
     [503, "Busy Here", [["Retry-After", "30"]]],
   ]);
-  assert.equal(logged().length, 2);
+  assert.equal(logs.take().length, 2);
 });
 
 Deno.test("KSR.sl.send_reply() does not answer an ACK", () => {
@@ -397,6 +386,7 @@ Deno.test("KSR.rr.record_route() and KSR.path.add_path() set the context flags",
 });
 
 Deno.test("KSR.tm.t_on_*() arm callbacks the script defines", () => {
+  using logs = captureLogs(SCRIPT_LOGS);
   const { run, ctx } = setup();
   within(run, () => {
     assert.equal(K.tm.t_on_failure("on_fail"), 1);
@@ -404,7 +394,7 @@ Deno.test("KSR.tm.t_on_*() arm callbacks the script defines", () => {
     assert.equal(K.tm.t_on_reply("missing"), -1);
   });
   assert.deepEqual(ctx.callbacks, { failure: "on_fail", branch: "on_branch" });
-  assert.match(logged()[0]!, /t_on_reply\(\) failed: the script defines no function "missing"/);
+  assert.match(logs.take()[0]!, /t_on_reply\(\) failed: the script defines no function "missing"/);
 });
 
 Deno.test("KSR.tm failure-route checks read the status being handled", () => {
@@ -432,6 +422,7 @@ Deno.test("KSR.tm failure-route checks read the status being handled", () => {
 });
 
 Deno.test("KSR.rtpproxy.rtpproxy_manage() uses the sides' flags or the script's", async (t) => {
+  using logs = captureLogs(SCRIPT_LOGS);
   await t.step("no flags: the receiving side's, answers take the other side's", () => {
     const { run, ctx, calls } = setup();
     within(run, () => assert.equal(K.rtpproxy.rtpproxy_manage(), 1));
@@ -443,7 +434,7 @@ Deno.test("KSR.rtpproxy.rtpproxy_manage() uses the sides' flags or the script's"
     within(run, () => assert.equal(K.rtpproxy.rtpproxy_manage("iewc"), 1));
     assert.deepEqual(calls.media.map((m) => m.flags), ["wc"]);
     assert.equal(ctx.replyMediaFlags, "wc");
-    assert.deepEqual(logged(), []);
+    assert.deepEqual(logs.take(), []);
   });
   await t.step("a direction that disagrees is reported once", () => {
     const runs = [setup(request("INVITE"), "internal"), setup(request("INVITE"), "internal")];
@@ -451,7 +442,7 @@ Deno.test("KSR.rtpproxy.rtpproxy_manage() uses the sides' flags or the script's"
       within(run, () => assert.equal(K.rtpproxy.rtpproxy_manage("IEwc"), 1));
       assert.deepEqual(calls.media, [{ flags: "wc", from: "internal", to: "external" }]);
     }
-    const lines = logged();
+    const lines = logs.take();
     assert.equal(lines.length, 1);
     assert.match(lines[0]!, /direction "ie" but the message goes internal to external \("ei"\)/);
   });
@@ -511,8 +502,4 @@ Deno.test("KSR.x.exit() and KSR.x.drop() throw the exit marker; drop ends the re
   assert.throws(() => within(run, () => K.x.drop()), (err) => err === KSR_EXIT);
   assert.equal(run.dropped, true);
   assert.equal(ctx.state, REQUEST_STATE.dropped);
-});
-
-Deno.test("logging teardown", async () => {
-  await reset();
 });

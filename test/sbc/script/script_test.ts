@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { getHeader, getHeaderValues } from "../../../sbc/message/message.ts";
-import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
 import {
   compileScript,
   loadScript,
@@ -9,34 +7,11 @@ import {
   ScriptError,
 } from "../../../sbc/script/script.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
-import {
-  answer,
-  context,
-  coreEnv,
-  fakeActions,
-  PBX,
-  PHONE,
-  request,
-  type Sent,
-  settle,
-  sip,
-} from "./_script_env.ts";
-
-const records: LogRecord[] = [];
-await configure({
-  reset: true,
-  sinks: { memory: (r) => records.push(r) },
-  loggers: [
-    { category: ["edgesbc"], lowestLevel: "debug", sinks: ["memory"] },
-    { category: ["logtape", "meta"], lowestLevel: "error", sinks: [] },
-  ],
-});
-
-function logged(): string[] {
-  const out = records.map((r) => r.message.map((part) => String(part)).join(""));
-  records.length = 0;
-  return out;
-}
+import { coreEnv, type Sent, settle } from "../../kit/core_env.ts";
+import { captureLogs } from "../../kit/log_capture.ts";
+import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
+import { context, fakeActions } from "../../kit/proxy_actions.ts";
+import { sip } from "../../kit/sip_text.ts";
 
 function compile(source: string, filename = "route.ts"): RoutingScript {
   const result = compileScript(source, filename);
@@ -173,13 +148,15 @@ Deno.test("RoutingScript.route() rejects with the script position when the route
 
 Deno.test("ProxyCore answers 500 and logs the script position when the route throws", async () => {
   const script = compile("export function ksr_request_route() {\n  throw new Error('no');\n}\n");
-  const env = coreEnv(script.route, script.hooks);
-  logged();
+  const env = coreEnv(script);
+  using logs = captureLogs();
   await env.receive("external", PHONE, request("OPTIONS"));
   const out = env.take();
   assert.deepEqual(out.map((s) => s.msg.status), [500]);
   assert.equal(env.core.counters.routeErrors, 1);
-  assert.ok(logged().some((l) => l.includes('Routing script "route.ts:2:') && l.includes(": no")));
+  assert.ok(
+    logs.take().some((l) => l.includes('Routing script "route.ts:2:') && l.includes(": no")),
+  );
   env.finish();
 });
 
@@ -195,7 +172,7 @@ Deno.test("RoutingScript.route() ignores what route functions return", async () 
 
 Deno.test("RoutingScript.route() leaves an undecided request to the core (500 No Route Decision)", async () => {
   const script = compile("export function ksr_request_route() { KSR.rr.record_route(); }");
-  const env = coreEnv(script.route, script.hooks);
+  const env = coreEnv(script);
   await env.receive("external", PHONE, request("MESSAGE"));
   assert.deepEqual(env.take().map((s) => [s.msg.status, s.msg.reason]), [[
     500,
@@ -246,16 +223,16 @@ Deno.test("RoutingScript.route() reports KSR calls after an await in a non-async
     "  });",
     "}",
   ].join("\n"));
-  logged();
+  using logs = captureLogs();
   const { calls, ctx } = await route(script);
   assert.equal(calls.relays.length, 0);
   assert.equal(ctx.vars.get("$var(code)"), undefined);
-  assert.ok(logged().some((l) => l.startsWith("KSR.tm.t_relay() failed: no request")));
+  assert.ok(logs.take().some((l) => l.startsWith("KSR.tm.t_relay() failed: no request")));
 });
 
 Deno.test("KSR.x.drop() in a request route sends nothing, even for an ACK", async () => {
   const script = compile("export function ksr_request_route() { KSR.tm.t_relay(); KSR.x.drop(); }");
-  const env = coreEnv(script.route, script.hooks);
+  const env = coreEnv(script);
   await env.receive("external", PHONE, request("ACK", { toTag: "p1" }));
   assert.deepEqual(env.take(), []);
   env.finish();
@@ -289,18 +266,20 @@ Deno.test("ksr_onsend_route may inspect and drop, not change the request", async
     '  if (KSR.pv.get("$rU") === "drop") KSR.x.drop();',
     "}",
   ].join("\n"));
-  logged();
+  using logs = captureLogs();
   const kept = await route(script);
   assert.equal(kept.calls.relays.length, 1);
   assert.deepEqual(kept.calls.relays[0]!.edits, []);
-  assert.ok(logged().some((l) => /hdr\.append\(\) failed: not available in onsend routes/.test(l)));
+  assert.ok(
+    logs.take().some((l) => /hdr\.append\(\) failed: not available in onsend routes/.test(l)),
+  );
   const dropped = await route(script, request("INVITE", { uri: "sip:drop@127.0.1.1" }));
   assert.equal(dropped.calls.relays.length, 0);
 });
 
 /** Sends an INVITE from the phone through `script`; returns the env and what reached the PBX. */
 async function callThrough(script: RoutingScript) {
-  const env = coreEnv(script.route, script.hooks);
+  const env = coreEnv(script);
   await env.receive("external", PHONE, request("INVITE"));
   const out = env.take();
   assert.deepEqual(out.map((s) => s.msg.status), [100, 0]);
@@ -378,11 +357,11 @@ Deno.test("examples/headers.ts asserts identity going in and strips internal hea
 
 Deno.test("examples/allow_list.ts refuses unlisted sources with 403", async () => {
   const script = await example("allow_list.ts");
-  const env = coreEnv(script.route, script.hooks);
+  const env = coreEnv(script);
   await env.receive("external", PHONE, request("INVITE"));
   assert.deepEqual(env.take().map((s) => s.msg.status), [100, 403]);
   env.finish();
-  const allowed = coreEnv(script.route, script.hooks);
+  const allowed = coreEnv(script);
   await allowed.receive("external", { host: "127.0.1.2", port: 5060 }, request("INVITE"));
   assert.deepEqual(allowed.take().map((s) => s.target.iface), ["external", "internal"]);
   allowed.finish();
@@ -433,9 +412,9 @@ Deno.test("examples/bridge.ts routes like the built-in pipeline", async (t) => {
   for (const [name, iface, text] of cases) {
     await t.step(name, async () => {
       const source = iface === "external" ? PHONE : PBX;
-      const builtIn = coreEnv(bridgePipeline());
+      const builtIn = coreEnv();
       await builtIn.receive(iface, source, text);
-      const scripted = coreEnv(script.route, script.hooks);
+      const scripted = coreEnv(script);
       await scripted.receive(iface, source, text);
       const want = normalize(builtIn.take());
       assert.ok(want.length > 0 || name.startsWith("ACK"), "the pipeline did something");
@@ -457,12 +436,8 @@ Deno.test("examples/bridge.ts forwards answers like the built-in pipeline", asyn
     env.finish();
     return out;
   };
-  const want = await run(coreEnv(bridgePipeline()));
+  const want = await run(coreEnv());
   assert.equal(want.length, 3, "180, 486 and the ACK to the PBX");
-  assert.deepEqual(await run(coreEnv(script.route, script.hooks)), want);
+  assert.deepEqual(await run(coreEnv(script)), want);
   assert.equal(getHeaderValues(context(request("INVITE")).msg, "via").length, 1);
-});
-
-Deno.test("logging teardown", async () => {
-  await reset();
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { SipProto } from "../../../config/config.ts";
-import { ManualClock } from "../../../sbc/transaction/clock.ts";
-import { getHeaderValues, parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
+import { getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { T1, T2, TIMER } from "../../../sbc/transaction/timers.ts";
@@ -13,12 +12,15 @@ import {
   TIMEOUT,
   type TimeoutReason,
 } from "../../../sbc/transaction/client_transaction.ts";
+import { ManualClock } from "../../kit/manual_clock.ts";
+import { recordingSend } from "../../kit/recording_send.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
 const BRANCH = "z9hG4bKesTest1";
 
 /** A request as the proxy forwards it to the PBX: our Via on top, a Route set. */
 function requestText(method: string): string {
-  return [
+  return sip([
     `${method} sip:100@127.0.2.10:5060 SIP/2.0`,
     `Via: SIP/2.0/UDP 127.0.2.1:5060;branch=${BRANCH}`,
     "Via: SIP/2.0/UDP 192.0.2.50:5062;branch=z9hG4bKphone1;received=192.0.2.50;rport=5062",
@@ -30,25 +32,13 @@ function requestText(method: string): string {
     "Call-ID: call1@192.0.2.50",
     `CSeq: 7 ${method}`,
     "Contact: <sip:alice@192.0.2.50:5062>",
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n");
-}
-
-function parse(text: string): SipMessage {
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
+  ]);
 }
 
 function setup(proto: SipProto = "udp", sendResult = true) {
   const clock = new ManualClock();
-  const sent: string[] = [];
-  const clients = new ClientTransactions(clock, (_target, bytes) => {
-    sent.push(new TextDecoder().decode(bytes));
-    return Promise.resolve(sendResult);
-  });
+  const { sent, send } = recordingSend(sendResult);
+  const clients = new ClientTransactions(clock, send);
   const target: SendTarget = {
     iface: "internal",
     proto,

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { SipProto } from "../../../config/config.ts";
-import { ManualClock } from "../../../sbc/transaction/clock.ts";
-import { parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/message.ts";
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { T1, T2, TIMER } from "../../../sbc/transaction/timers.ts";
@@ -11,6 +10,9 @@ import {
   type ServerTransaction,
   ServerTransactions,
 } from "../../../sbc/transaction/server_transaction.ts";
+import { ManualClock } from "../../kit/manual_clock.ts";
+import { recordingSend } from "../../kit/recording_send.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
 /** A request as a phone at 192.0.2.50:5062 would send it. */
 function request(
@@ -18,7 +20,7 @@ function request(
   opts: { branch?: string; sentBy?: string; cseq?: number; toTag?: string } = {},
 ): SipMessage {
   const branch = opts.branch ?? "z9hG4bKphone1";
-  const text = [
+  return parse(sip([
     `${method} sip:100@127.0.1.1 SIP/2.0`,
     `Via: SIP/2.0/UDP ${opts.sentBy ?? "192.0.2.50:5062"};branch=${branch}`,
     "Max-Forwards: 70",
@@ -26,22 +28,13 @@ function request(
     `To: <sip:100@127.0.1.1>${opts.toTag ? `;tag=${opts.toTag}` : ""}`,
     "Call-ID: call1@192.0.2.50",
     `CSeq: ${opts.cseq ?? 1} ${method}`,
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n");
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
+  ]));
 }
 
 function setup(proto: SipProto = "udp") {
   const clock = new ManualClock();
-  const sent: string[] = [];
-  const servers = new ServerTransactions(clock, (_target, bytes) => {
-    sent.push(new TextDecoder().decode(bytes));
-    return Promise.resolve(true);
-  });
+  const { sent, send } = recordingSend();
+  const servers = new ServerTransactions(clock, send);
   const replyTo: SendTarget = {
     iface: "external",
     proto,

@@ -5,6 +5,7 @@ import {
   MAX_HEADER_BYTES,
   StreamFramer,
 } from "../../../sbc/transport/tcp_framing.ts";
+import { prng } from "../../kit/prng.ts";
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const text = (b: Uint8Array) => String.fromCharCode(...b);
@@ -40,16 +41,6 @@ function messages(items: FramedItem[]): string[] {
     if (!i.ok) throw new Error(i.error);
     return text(i.message);
   });
-}
-
-/** Mulberry32: a small seeded generator, so failures can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 Deno.test("StreamFramer.push() frames messages in one chunk and skips keep-alives", () => {
