@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Role, SipProto } from "../../config/config.ts";
+import type { Config, Role, SipProto } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
 import type { SipMessage } from "../../sbc/message/message.ts";
 import { toBytes } from "../../sbc/message/serialize.ts";
@@ -51,6 +51,10 @@ export interface CoreEnvOptions {
   readonly hooks?: RouteHooks;
   /** The media relay the core manages SDP with; default none. */
   readonly media?: NonNullable<CoreOptions["media"]>;
+  /** Default: the embedded default config. */
+  readonly config?: Config;
+  /** Default: a new one; pass the relay's clock so both move together. */
+  readonly clock?: ManualClock;
 }
 
 /** The core under test and the means to drive it. */
@@ -72,11 +76,11 @@ export interface CoreEnv {
 
 /** A ProxyCore on the default config with a manual clock and a recording send. */
 export function coreEnv(options: CoreEnvOptions = {}): CoreEnv {
-  const clock = new ManualClock();
+  const clock = options.clock ?? new ManualClock();
   const sent: Sent[] = [];
   const route = options.route ?? bridgePipeline();
   const core = new ProxyCore({
-    config: defaultConfig(),
+    config: options.config ?? defaultConfig(),
     clock,
     send: (target, bytes) => {
       const text = new TextDecoder().decode(bytes);
