@@ -4,29 +4,17 @@
 import assert from "node:assert/strict";
 import type { Config } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
-import { MediaRelay } from "../../../rtp/relay.ts";
 import { parseSdp } from "../../../rtp/sdp.ts";
 import type { SipMessage } from "../../../sbc/message/message.ts";
 import { type CoreEnv, coreEnv } from "../../kit/core_env.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
+import { audioSdp, testRelay } from "../../kit/media_relay.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
 
 // Media ports of this file only (other files' relays use other ranges).
 const PORTS: [number, number] = [42100, 42139];
-const PHONE_SDP = sdp("192.0.2.50", 4000, "192.0.2.50");
-const PBX_SDP = sdp("127.0.2.10", 5000, "127.0.2.10");
-
-function sdp(address: string, port: number, origin: string): string {
-  return [
-    "v=0",
-    `o=- 1 1 IN IP4 ${origin}`,
-    "s=-",
-    `c=IN IP4 ${address}`,
-    "t=0 0",
-    `m=audio ${port} RTP/AVP 0`,
-    "",
-  ].join("\r\n");
-}
+const PHONE_SDP = audioSdp("192.0.2.50", 4000);
+const PBX_SDP = audioSdp("127.0.2.10", 5000);
 
 /** The c= address, o= address and audio port of a message's SDP. */
 function media(msg: SipMessage): { address: string; origin: string; port: number } {
@@ -41,19 +29,12 @@ function media(msg: SipMessage): { address: string; origin: string; port: number
 function withMedia(edit: (config: Config) => Config = (config) => config) {
   const config = edit(defaultConfig());
   const clock = new ManualClock();
-  const relay = new MediaRelay({
-    sides: {
-      external: { media: config.external.media, advertise: undefined },
-      internal: { media: config.internal.media, advertise: undefined },
-    },
-    ports: PORTS,
-    timeout: 60,
-    holdTimeout: 600,
-    offerTimeout: 180,
-    clock,
-  });
-  const env = coreEnv({ config, clock, media: relay });
-  return { env, relay, [Symbol.dispose]: () => relay.close() };
+  const relay = testRelay(config, clock, PORTS);
+  return {
+    env: coreEnv({ config, clock, media: relay }),
+    relay,
+    [Symbol.dispose]: () => relay.close(),
+  };
 }
 
 const INVITE_SDP = request("INVITE", {

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { defaultConfig } from "../../../config/default.ts";
+import type { RequestRoute, RouteHooks } from "../../../sbc/proxy/context.ts";
 import { getHeader, getHeaderValues } from "../../../sbc/message/message.ts";
 import {
   compileScript,
@@ -8,6 +10,8 @@ import {
 } from "../../../sbc/script/script.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
 import { coreEnv, type Sent, settle } from "../../kit/core_env.ts";
+import { ManualClock } from "../../kit/manual_clock.ts";
+import { audioSdp, testRelay } from "../../kit/media_relay.ts";
 import { captureLogs } from "../../kit/log_capture.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
 import { context, fakeActions } from "../../kit/proxy_actions.ts";
@@ -440,4 +444,32 @@ Deno.test("examples/bridge.ts forwards answers like the built-in pipeline", asyn
   assert.equal(want.length, 3, "180, 486 and the ACK to the PBX");
   assert.deepEqual(await run(coreEnv(script)), want);
   assert.equal(getHeaderValues(context(request("INVITE")).msg, "via").length, 1);
+});
+
+Deno.test("examples/bridge.ts manages media like the built-in pipeline", async () => {
+  const script = await example("bridge.ts");
+  const phoneSdp = audioSdp("192.0.2.50", 4000);
+  const pbxSdp = audioSdp("127.0.2.10", 5000);
+  const withBody = (text: string, body: string) =>
+    text.replace(
+      /Content-Length: 0\r\n\r\n$/,
+      `Content-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  const run = async (routing: { route?: RequestRoute; hooks?: RouteHooks }) => {
+    const config = defaultConfig();
+    const clock = new ManualClock();
+    using relay = testRelay(config, clock, [42200, 42239]);
+    const env = coreEnv({ ...routing, config, clock, media: relay });
+    await env.receive("external", PHONE, withBody(request("INVITE"), phoneSdp));
+    const invite = env.take()[1]!;
+    assert.match(invite.msg.body, /^c=IN IP4 127\.0\.2\.1\r$/m, "SDP towards the PBX rewritten");
+    await env.receive("internal", PBX, withBody(answer(invite.msg, 200, "OK"), pbxSdp));
+    const out = normalize(env.take());
+    assert.match(out[0] ?? "", /^c=IN IP4 127\.0\.1\.1\r$/m, "SDP towards the phone rewritten");
+    assert.equal(relay.stats().sessions, 1);
+    relay.close(); // its sweep timer runs on the same clock
+    env.finish();
+    return [normalize([invite])[0], ...out];
+  };
+  assert.deepEqual(await run(script), await run({}));
 });
