@@ -13,15 +13,10 @@ import { getLogger } from "@logtape/logtape";
 import type { Role } from "../../config/config.ts";
 import { getHeader, type SipMessage } from "../message/message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
+import type { CallTraffic } from "../../rtp/session.ts";
 import { parseUri } from "../message/uri.ts";
 
 const log = getLogger(["edgesbc", "call"]);
-
-/** Packets and bytes relayed for a call, by the side they came from (the relay's `traffic()`). */
-export interface CallTraffic {
-  readonly external: { readonly packets: number; readonly bytes: number };
-  readonly internal: { readonly packets: number; readonly bytes: number };
-}
 
 const NO_TRAFFIC: CallTraffic = {
   external: { packets: 0, bytes: 0 },

@@ -3,7 +3,7 @@
  * actions they may take on it. One `SipContext` per received request.
  */
 import type { Config, Role, SipProto } from "../../config/config.ts";
-import type { CallTraffic } from "./call_log.ts";
+import type { CallTraffic } from "../../rtp/session.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { type LocalSides, otherSide } from "./local_address.ts";
 import type { Edit, SipMessage } from "../message/message.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
 import type { Role } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
-import type { CallTraffic } from "../../../sbc/proxy/call_log.ts";
+import type { CallTraffic } from "../../../rtp/session.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
 import type { MediaContext } from "../../../rtp/relay_types.ts";
 import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
