@@ -5,7 +5,8 @@
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../config/config.ts";
 import { MediaRelay } from "../rtp/relay.ts";
-import { AdminServer, type AdminSource, metric } from "./admin/admin_server.ts";
+import { AdminServer, type AdminSource } from "./admin/admin_server.ts";
+import { renderMetrics } from "./admin/metrics.ts";
 import { buildInfo } from "./admin/build_info.ts";
 import { TimerWheel } from "./transaction/clock.ts";
 import { ProxyCore } from "./proxy/proxy_core.ts";
@@ -108,7 +109,14 @@ export async function startSbc(config: Config): Promise<Sbc> {
       media: relay.stats(),
     }),
     calls: () => relay.calls(),
-    metrics: () => renderMetrics(core, relay, t),
+    metrics: () =>
+      renderMetrics({
+        sip: core.counters,
+        serverTransactions: core.transactions.server,
+        tcpConnections: t.stats().tcpConnections,
+        media: relay.stats(),
+        build: buildInfo(),
+      }),
     reload,
   };
   let admin: AdminServer | undefined;
@@ -144,58 +152,6 @@ export async function startSbc(config: Config): Promise<Sbc> {
       await admin?.close();
     },
   };
-}
-
-function renderMetrics(core: ProxyCore, relay: MediaRelay, transport: Transport): string {
-  const c = core.counters;
-  const m = relay.stats();
-  const build = buildInfo();
-  return [
-    metric("edgesbc_build_info", "gauge", "The running build; always 1", 1, {
-      version: build.version,
-      commit: build.commit,
-      deno: build.deno,
-    }),
-    metric("edgesbc_sip_requests_total", "counter", "SIP requests received", c.requests),
-    metric("edgesbc_sip_responses_total", "counter", "SIP responses received", c.responses),
-    metric("edgesbc_sip_parse_errors_total", "counter", "Malformed SIP messages", c.parseErrors),
-    metric(
-      "edgesbc_sip_rejected_total",
-      "counter",
-      "Requests answered >= 300 by the SBC",
-      c.rejected,
-    ),
-    metric("edgesbc_sip_timeouts_total", "counter", "Client transactions timed out", c.timeouts),
-    metric(
-      "edgesbc_sip_route_errors_total",
-      "counter",
-      "Routing failures (script errors)",
-      c.routeErrors,
-    ),
-    metric(
-      "edgesbc_sip_transactions",
-      "gauge",
-      "Server transactions alive",
-      core.transactions.server,
-    ),
-    metric(
-      "edgesbc_sip_tcp_connections",
-      "gauge",
-      "Open TCP connections",
-      transport.stats().tcpConnections,
-    ),
-    metric("edgesbc_rtp_sessions", "gauge", "Media sessions", m.sessions),
-    metric("edgesbc_rtp_ports_in_use", "gauge", "RTP/RTCP ports in use", m.portsInUse),
-    metric("edgesbc_rtp_ports_free", "gauge", "RTP/RTCP ports free", m.portsFree),
-    metric(
-      "edgesbc_rtp_packets_relayed_total",
-      "counter",
-      "RTP/RTCP packets relayed",
-      m.packetsRelayed,
-    ),
-    metric("edgesbc_rtp_bytes_relayed_total", "counter", "RTP/RTCP bytes relayed", m.bytesRelayed),
-    metric("edgesbc_rtp_drops_total", "counter", "RTP/RTCP packets dropped", m.drops),
-  ].join("");
 }
 
 /** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */

@@ -62,21 +62,3 @@ export class AdminServer {
     await this.#server.shutdown();
   }
 }
-
-/** One Prometheus sample line set: `# HELP`, `# TYPE` and the value, with labels if given. */
-export function metric(
-  name: string,
-  type: "counter" | "gauge",
-  help: string,
-  value: number,
-  labels: Readonly<Record<string, string>> = {},
-): string {
-  const pairs = Object.entries(labels).map(([key, v]) => `${key}="${escapeLabelValue(v)}"`);
-  const sample = pairs.length > 0 ? `${name}{${pairs.join(",")}}` : name;
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${sample} ${value}\n`;
-}
-
-// Exposition format: a label value escapes backslash, double quote and line feed.
-function escapeLabelValue(value: string): string {
-  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
-}

@@ -1,0 +1,101 @@
+/**
+ * The /metrics page (Prometheus text exposition format 0.0.4): every metric name edgesbc exports,
+ * in one table, rendered from a snapshot of the process's counters. Pure: the admin server asks
+ * start_sbc.ts for the snapshot.
+ *
+ * @module
+ */
+import type { RelayStats } from "../../rtp/session.ts";
+import type { SipCounters } from "../proxy/sip_counters.ts";
+import type { BuildInfo } from "./build_info.ts";
+
+/** What /metrics shows, read at request time. */
+export interface MetricsSnapshot {
+  readonly sip: SipCounters;
+  readonly serverTransactions: number;
+  readonly tcpConnections: number;
+  readonly media: RelayStats;
+  readonly build: BuildInfo;
+}
+
+/** One exported metric: its name, type, help text and where its value comes from. */
+export interface MetricRow {
+  readonly name: string;
+  readonly type: "counter" | "gauge";
+  readonly help: string;
+  readonly value: (s: MetricsSnapshot) => number;
+  readonly labels?: (s: MetricsSnapshot) => Readonly<Record<string, string>>;
+}
+
+export const METRICS: readonly MetricRow[] = [
+  {
+    name: "edgesbc_build_info",
+    type: "gauge",
+    help: "The running build; always 1",
+    value: () => 1,
+    labels: ({ build }) => ({ version: build.version, commit: build.commit, deno: build.deno }),
+  },
+  counter("edgesbc_sip_requests_total", "SIP requests received", (s) => s.sip.requests),
+  counter("edgesbc_sip_responses_total", "SIP responses received", (s) => s.sip.responses),
+  counter("edgesbc_sip_parse_errors_total", "Malformed SIP messages", (s) => s.sip.parseErrors),
+  counter(
+    "edgesbc_sip_rejected_total",
+    "Requests answered >= 300 by the SBC",
+    (s) => s.sip.rejected,
+  ),
+  counter("edgesbc_sip_timeouts_total", "Client transactions timed out", (s) => s.sip.timeouts),
+  counter(
+    "edgesbc_sip_route_errors_total",
+    "Routing failures (script errors)",
+    (s) => s.sip.routeErrors,
+  ),
+  gauge("edgesbc_sip_transactions", "Server transactions alive", (s) => s.serverTransactions),
+  gauge("edgesbc_sip_tcp_connections", "Open TCP connections", (s) => s.tcpConnections),
+  gauge("edgesbc_rtp_sessions", "Media sessions", (s) => s.media.sessions),
+  gauge("edgesbc_rtp_ports_in_use", "RTP/RTCP ports in use", (s) => s.media.portsInUse),
+  gauge("edgesbc_rtp_ports_free", "RTP/RTCP ports free", (s) => s.media.portsFree),
+  counter(
+    "edgesbc_rtp_packets_relayed_total",
+    "RTP/RTCP packets relayed",
+    (s) => s.media.packetsRelayed,
+  ),
+  counter(
+    "edgesbc_rtp_bytes_relayed_total",
+    "RTP/RTCP bytes relayed",
+    (s) => s.media.bytesRelayed,
+  ),
+  counter("edgesbc_rtp_drops_total", "RTP/RTCP packets dropped", (s) => s.media.drops),
+];
+
+function counter(name: string, help: string, value: MetricRow["value"]): MetricRow {
+  return { name, type: "counter", help, value };
+}
+
+function gauge(name: string, help: string, value: MetricRow["value"]): MetricRow {
+  return { name, type: "gauge", help, value };
+}
+
+/** The whole /metrics page for a snapshot. */
+export function renderMetrics(snapshot: MetricsSnapshot): string {
+  return METRICS.map((row) =>
+    metric(row.name, row.type, row.help, row.value(snapshot), row.labels?.(snapshot))
+  ).join("");
+}
+
+/** One metric: `# HELP`, `# TYPE` and its sample. */
+export function metric(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  value: number,
+  labels: Readonly<Record<string, string>> = {},
+): string {
+  const pairs = Object.entries(labels).map(([key, v]) => `${key}="${escapeLabelValue(v)}"`);
+  const sample = pairs.length > 0 ? `${name}{${pairs.join(",")}}` : name;
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${sample} ${value}\n`;
+}
+
+// Exposition format: a label value escapes backslash, double quote and line feed.
+function escapeLabelValue(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
