@@ -1,23 +1,25 @@
 /**
- * Binding and unbinding the socket pair of one leg: a port pair from the pool, RTP and RTCP bound on
- * the side's media address, a pair someone else holds taken out of the pool for good; on close the
+ * The relay's sockets: the backend and one port pool per media address (`LegSockets`), and the
+ * binding and unbinding of one leg's pair: a port pair from the pool, RTP and RTCP bound on the
+ * side's media address, a pair someone else holds taken out of the pool for good; on close the
  * ports go back only once both sockets are unbound (at once for FFI; for Deno, after the pending
  * receive has ended, a few event-loop turns after close). Also starting a stream's four receive
- * pumps. The relay owns the backend and the pools and passes them in; nothing here keeps a socket.
+ * pumps.
  *
  * @module
  */
 
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
-import type { DatagramBackend, RelaySocket } from "./packet/backend.ts";
-import type { MediaClock } from "./relay_types.ts";
+import type { BackendName, DatagramBackend, RelaySocket } from "./packet/backend.ts";
 import { legRoute, type RelayTotals } from "./packet/forward.ts";
-import type { PortPool } from "./port_pool.ts";
+import { openBackend } from "./packet/open_backend.ts";
+import { PortPool } from "./port_pool.ts";
+import type { MediaClock, RelayOptions } from "./relay_types.ts";
 import type { Leg } from "./packet/leg.ts";
 import { newLeg } from "./session.ts";
 
-export interface BindOptions {
+interface BindOptions {
   readonly sockets: DatagramBackend;
   /** Pool of the media address. */
   readonly pool: PortPool;
@@ -32,8 +34,63 @@ export interface PumpOptions {
 
 const log = getLogger(["edgesbc", "rtp"]);
 
+/** Owns the socket backend and the port pools; `close()` frees the backend. */
+export class LegSockets {
+  readonly #sides: RelayOptions["sides"];
+  readonly #backend: DatagramBackend;
+  readonly #pools = new Map<string, PortPool>();
+
+  constructor(options: Pick<RelayOptions, "sides" | "ports" | "backend">) {
+    this.#sides = options.sides;
+    const addresses = [options.sides.external.media, options.sides.internal.media];
+    for (const address of addresses) {
+      if (!this.#pools.has(address)) {
+        this.#pools.set(address, new PortPool(options.ports[0], options.ports[1]));
+      }
+    }
+    this.#backend = openBackend(addresses, options.backend);
+    log.info("rtp.backend {backend}", { backend: this.#backend.name });
+  }
+
+  get backend(): BackendName {
+    return this.#backend.name;
+  }
+
+  /** One pool per media address, for the stats. */
+  get pools(): Iterable<PortPool> {
+    return this.#pools.values();
+  }
+
+  /** A leg facing each party, on its side's media address; none when either cannot bind. */
+  openPair(roles: readonly [Role, Role]): readonly [Leg, Leg] | "exhausted" | "failed" {
+    const a = this.#open(roles[0]);
+    if (typeof a === "string") return a;
+    const b = this.#open(roles[1]);
+    if (typeof b === "string") {
+      this.closeLeg(a);
+      return b;
+    }
+    return [a, b];
+  }
+
+  /** Closes a leg's sockets; its ports go back to the pool once both are unbound. */
+  closeLeg(leg: Leg): void {
+    closeLeg(leg, () => this.#pools.get(this.#sides[leg.role].media)!.release(leg.port));
+  }
+
+  /** Frees what the backend owns (legs are closed by the relay first). */
+  close(): void {
+    this.#backend.close();
+  }
+
+  #open(role: Role): Leg | "exhausted" | "failed" {
+    const hostname = this.#sides[role].media;
+    return openLeg(role, { sockets: this.#backend, pool: this.#pools.get(hostname)!, hostname });
+  }
+}
+
 /** Binds a leg for `role` on the next free port pair; "exhausted" or "failed" when none binds. */
-export function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "failed" {
+function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "failed" {
   const { sockets, pool, hostname } = options;
   for (;;) {
     const port = pool.allocate();
@@ -59,7 +116,7 @@ export function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "
 }
 
 /** Closes both sockets of `leg` once; `release` runs when both are unbound. */
-export function closeLeg(leg: Leg, release: () => void): void {
+function closeLeg(leg: Leg, release: () => void): void {
   if (leg.closed) return;
   leg.closed = true;
   // The pair goes back to the pool only once both sockets are unbound: a port handed out

@@ -21,7 +21,7 @@
  *
  * Sockets come from a backend (rtp/packet/open_backend.ts): libc through FFI when `--allow-ffi` is granted
  * (recvmmsg/sendmmsg, 4 MiB receive buffers, DSCP EF), else `Deno.listenDatagram`; binding and
- * unbinding a leg's pair is in rtp/leg_sockets.ts.
+ * unbinding a leg's pair is in rtp/leg_sockets.ts, which owns the backend and the port pools.
  *
  * Not done: DSCP/TOS marking without FFI (Deno exposes no setsockopt), ICE candidate rewriting,
  * multipart bodies (only `application/sdp` is handled).
@@ -30,13 +30,11 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Role } from "../config/config.ts";
-import type { BackendName, DatagramBackend } from "./packet/backend.ts";
-import { openBackend } from "./packet/open_backend.ts";
-import { type MediaFlags, parseFlags } from "./flags.ts";
+import type { BackendName } from "./packet/backend.ts";
+import type { MediaFlags } from "./flags.ts";
 import type { RelayTotals } from "./packet/forward.ts";
-import { closeLeg, openLeg, startPumps } from "./leg_sockets.ts";
-import type { Leg } from "./packet/leg.ts";
+import { LegSockets, startPumps } from "./leg_sockets.ts";
+import { FlagsCache, messageSdp } from "./message_sdp.ts";
 import { decideMedia, MEDIA_ACTION } from "./manage.ts";
 import {
   applyAnswer,
@@ -53,7 +51,6 @@ import {
   rewriteOptions,
   streamsToOpen,
 } from "./offer_answer.ts";
-import { PortPool } from "./port_pool.ts";
 import type {
   MediaClock,
   MediaContext,
@@ -61,7 +58,7 @@ import type {
   MediaOutcome,
   RelayOptions,
 } from "./relay_types.ts";
-import { parseSdp, rewriteSdp, type Sdp } from "./sdp.ts";
+import { rewriteSdp, type Sdp } from "./sdp.ts";
 import {
   type CallInfo,
   type CallTraffic,
@@ -85,14 +82,13 @@ const log = getLogger(["edgesbc", "rtp"]);
 /** The relay: owns every media socket and the sweep timer; `close()` frees them all. */
 export class MediaRelay {
   readonly #sides: RelayOptions["sides"];
-  readonly #sockets: DatagramBackend;
-  readonly #pools = new Map<string, PortPool>();
+  readonly #sockets: LegSockets;
   readonly #timeouts: Timeouts;
   readonly #clock: MediaClock;
   readonly #calls = new Map<string, MediaSession[]>();
   /** INVITEs whose SDP was deliberately left alone: their replies are not offers. */
   readonly #passthrough = new Map<string, number>();
-  readonly #flags = new Map<string, MediaFlags>();
+  readonly #flags = new FlagsCache();
   readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0 };
   readonly #onTimeout: ((callId: string) => void) | undefined;
   #sweepTimer: number | undefined;
@@ -100,11 +96,7 @@ export class MediaRelay {
 
   constructor(options: RelayOptions) {
     this.#sides = options.sides;
-    for (const side of [options.sides.external, options.sides.internal]) {
-      if (!this.#pools.has(side.media)) {
-        this.#pools.set(side.media, new PortPool(options.ports[0], options.ports[1]));
-      }
-    }
+    this.#sockets = new LegSockets(options);
     this.#timeouts = {
       silenceMs: options.timeout * 1000,
       holdMs: options.holdTimeout * 1000,
@@ -112,16 +104,11 @@ export class MediaRelay {
     };
     this.#clock = options.clock;
     this.#onTimeout = options.onTimeout;
-    this.#sockets = openBackend(
-      [options.sides.external.media, options.sides.internal.media],
-      options.backend,
-    );
-    log.info("rtp.backend {backend}", { backend: this.#sockets.name });
   }
 
   /** The socket backend in use. */
   get backend(): BackendName {
-    return this.#sockets.name;
+    return this.#sockets.backend;
   }
 
   /** Applies rtpproxy_manage to one message; never throws. */
@@ -146,7 +133,7 @@ export class MediaRelay {
   /** Counters for the admin API. */
   stats(): RelayStats {
     return relayStats({
-      pools: this.#pools.values(),
+      pools: this.#sockets.pools,
       calls: this.#calls.values(),
       totals: this.#totals,
     });
@@ -210,48 +197,12 @@ export class MediaRelay {
     }
   }
 
-  #flagsOf(letters: string): MediaFlags {
-    let flags = this.#flags.get(letters);
-    if (flags === undefined) {
-      flags = parseFlags(letters);
-      if (flags.ignored.length > 0) {
-        log.warn("rtp.flags.ignored {flags}: {ignored}", {
-          flags: letters,
-          ignored: flags.ignored,
-        });
-      }
-      if (this.#flags.size < 256) this.#flags.set(letters, flags);
-    }
-    return flags;
-  }
-
-  /** The message's SDP to rewrite, or why it is left alone (logged). */
-  #sdpOf(msg: MediaMessage, flags: MediaFlags): Sdp | "invalid" | "marked" {
-    const parsed = parseSdp(msg.sdp ?? "");
-    if (!parsed.ok) {
-      log.warn("rtp.sdp.invalid {callId} {method}: {message}", {
-        callId: msg.callId,
-        method: msg.method,
-        message: parsed.error.message,
-      });
-      return "invalid";
-    }
-    if (parsed.value.nortpproxy && !flags.force) {
-      // Debug: it would be a line per message of such a call.
-      log.debug("rtp.sdp.marked {callId}: a=nortpproxy:yes, left unchanged", {
-        callId: msg.callId,
-      });
-      return "marked";
-    }
-    return parsed.value;
-  }
-
   #offer(ctx: MediaContext, match: Match | undefined): MediaOutcome {
     const msg = ctx.msg;
     const isRequest = msg.kind === "request";
-    const flags = this.#flagsOf(ctx.flags);
+    const flags = this.#flags.get(ctx.flags);
     if (!isRequest && match === undefined && this.#passthrough.has(passKey(msg))) return NONE;
-    const sdp = this.#sdpOf(msg, flags);
+    const sdp = messageSdp(msg, flags);
     if (typeof sdp === "string") {
       if (isRequest) this.#pass(msg);
       return isRequest && sdp === "invalid" ? NOT_ACCEPTABLE : NONE;
@@ -278,7 +229,7 @@ export class MediaRelay {
     // Allocate first, so running out of ports changes nothing.
     const fresh: number[] = [];
     for (const st of streamsToOpen(session, sdp)) {
-      const legs = this.#openLegs(session.roles);
+      const legs = this.#sockets.openPair(session.roles);
       if (typeof legs === "string") {
         for (const i of fresh) this.#closeStream(session, session.streams[i]!);
         for (const i of fresh) session.streams[i] = undefined;
@@ -320,8 +271,8 @@ export class MediaRelay {
     const session = match.session;
     const offer = session.offer;
     if (offer === undefined) return NONE;
-    const flags = this.#flagsOf(ctx.flags);
-    const sdp = this.#sdpOf(msg, flags);
+    const flags = this.#flags.get(ctx.flags);
+    const sdp = messageSdp(msg, flags);
     if (typeof sdp === "string") return NONE;
     const rejected = applyAnswer(session, sdp, { sender: match.sender, flags });
     for (const stream of rejected) this.#closeStream(session, stream);
@@ -360,17 +311,6 @@ export class MediaRelay {
     this.#startSweep();
   }
 
-  #openLegs(roles: readonly [Role, Role]): readonly [Leg, Leg] | "exhausted" | "failed" {
-    const a = this.#openLeg(roles[0]);
-    if (typeof a === "string") return a;
-    const b = this.#openLeg(roles[1]);
-    if (typeof b === "string") {
-      this.#closeLeg(a);
-      return b;
-    }
-    return [a, b];
-  }
-
   #add(session: MediaSession): void {
     const list = this.#calls.get(session.callId);
     if (list === undefined) this.#calls.set(session.callId, [session]);
@@ -399,17 +339,8 @@ export class MediaRelay {
       session.closedTraffic[leg.role].bytes += leg.bytes;
     }
     stream.legs = undefined;
-    this.#closeLeg(legs[0]);
-    this.#closeLeg(legs[1]);
-  }
-
-  #openLeg(role: Role): Leg | "exhausted" | "failed" {
-    const hostname = this.#sides[role].media;
-    return openLeg(role, { sockets: this.#sockets, pool: this.#pools.get(hostname)!, hostname });
-  }
-
-  #closeLeg(leg: Leg): void {
-    closeLeg(leg, () => this.#pools.get(this.#sides[leg.role].media)!.release(leg.port));
+    this.#sockets.closeLeg(legs[0]);
+    this.#sockets.closeLeg(legs[1]);
   }
 
   #startSweep(): void {
