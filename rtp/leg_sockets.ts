@@ -12,7 +12,7 @@
 import { getLogger } from "@logtape/logtape";
 import type { Role } from "../config/config.ts";
 import type { BackendName, DatagramBackend, RelaySocket } from "./packet/backend.ts";
-import { legRoute, type RelayTotals } from "./packet/forward.ts";
+import { legForwarder, type RelayTotals } from "./packet/forward.ts";
 import { openBackend } from "./packet/open_backend.ts";
 import { PortPool } from "./port_pool.ts";
 import type { MediaClock, RelayOptions } from "./relay_types.ts";
@@ -137,8 +137,8 @@ export function startPumps(
   const [a, b] = legs;
   const { totals, clock } = options;
   const now = () => clock.now();
-  a.rtp.start(legRoute(a, b, { rtcp: false, totals, now }), b.rtp);
-  a.rtcp.start(legRoute(a, b, { rtcp: true, totals, now }), b.rtcp);
-  b.rtp.start(legRoute(b, a, { rtcp: false, totals, now }), a.rtp);
-  b.rtcp.start(legRoute(b, a, { rtcp: true, totals, now }), a.rtcp);
+  a.rtp.start(legForwarder(a, b, { rtcp: false, totals, now }), b.rtp);
+  a.rtcp.start(legForwarder(a, b, { rtcp: true, totals, now }), b.rtcp);
+  b.rtp.start(legForwarder(b, a, { rtcp: false, totals, now }), a.rtp);
+  b.rtcp.start(legForwarder(b, a, { rtcp: true, totals, now }), a.rtcp);
 }

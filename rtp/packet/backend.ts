@@ -6,7 +6,7 @@
  * - `deno` (rtp/packet/deno_socket.ts): `Deno.listenDatagram`, one receive loop per socket.
  * rtp/packet/open_backend.ts picks one per relay.
  *
- * The relay decides per datagram (latching, counters) through a `Route`; the backend moves the
+ * The relay decides per datagram (latching, counters) through a `Forwarder`; the backend moves the
  * bytes, forwarding each datagram as received.
  *
  * @module
@@ -16,7 +16,7 @@ export const BACKEND = { ffi: "ffi", deno: "deno" } as const;
 export type BackendName = typeof BACKEND[keyof typeof BACKEND];
 
 /** Per-socket forwarding decision, made by the relay. */
-export interface Route {
+export interface Forwarder {
   /** Where a datagram from `source` goes (counted as relayed), or null to drop it. */
   forward(source: Deno.NetAddr, bytes: number): Deno.NetAddr | null;
   /** `count` forwarded datagrams could not be sent. */
@@ -25,8 +25,8 @@ export interface Route {
 
 /** A bound UDP socket of the relay. */
 export interface RelaySocket {
-  /** Starts receiving: each datagram is routed and leaves through `out`. */
-  start(route: Route, out: RelaySocket): void;
+  /** Starts receiving: each datagram goes where the forwarder says, out of `out`. */
+  start(forwarder: Forwarder, out: RelaySocket): void;
   /** Closes; `onFree` runs once the port can be bound again (at once when nothing is pending). */
   close(onFree: () => void): void;
 }

@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { DatagramBackend, RelaySocket, Route } from "./backend.ts";
+import type { DatagramBackend, Forwarder, RelaySocket } from "./backend.ts";
 
 /** Largest datagram relayed whole; RTP stays under the path MTU, longer ones are truncated. */
 const RECEIVE_BUFFER = 8192;
@@ -39,10 +39,10 @@ class DenoSocket implements RelaySocket {
     this.#port = port;
   }
 
-  start(route: Route, out: RelaySocket): void {
+  start(forwarder: Forwarder, out: RelaySocket): void {
     if (this.#running || this.#closed || !(out instanceof DenoSocket)) return;
     this.#running = true;
-    void this.#pump(route, out.#conn);
+    void this.#pump(forwarder, out.#conn);
   }
 
   close(onFree: () => void): void {
@@ -60,7 +60,7 @@ class DenoSocket implements RelaySocket {
   }
 
   /** Hot path: forwards each datagram as received. */
-  async #pump(route: Route, out: Deno.DatagramConn): Promise<void> {
+  async #pump(forwarder: Forwarder, out: Deno.DatagramConn): Promise<void> {
     // One receive buffer per socket, reused: Deno's default allocates 64 KiB per datagram.
     // The send is awaited before the next receive overwrites it.
     const buf = new Uint8Array(RECEIVE_BUFFER);
@@ -84,12 +84,12 @@ class DenoSocket implements RelaySocket {
       }
       errors = 0;
       const data = packet[0];
-      const dest = route.forward(packet[1] as Deno.NetAddr, data.byteLength);
+      const dest = forwarder.forward(packet[1] as Deno.NetAddr, data.byteLength);
       if (dest === null) continue;
       try {
         await out.send(data, dest);
       } catch {
-        route.sendFailed(1);
+        forwarder.sendFailed(1);
       }
     }
   }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { DatagramBackend, RelaySocket, Route } from "./backend.ts";
+import type { DatagramBackend, Forwarder, RelaySocket } from "./backend.ts";
 import {
   AF_INET,
   EACCES,
@@ -251,10 +251,10 @@ export class FfiBackend implements DatagramBackend {
   }
 
   /**
-   * Hot path: one recvmmsg on `fd`, one sendmmsg of what the route forwards on `outFd`.
+   * Hot path: one recvmmsg on `fd`, one sendmmsg of what the forwarder passes on `outFd`.
    * Returns how many datagrams were received.
    */
-  relay(fd: number, source: SourceCache, route: Route, out: FfiSocket): number {
+  relay(fd: number, source: SourceCache, forwarder: Forwarder, out: FfiSocket): number {
     const libc = this.#libc;
     const r = libc.recvmmsg(fd, this.#recvVec, BATCH, MSG_DONTWAIT, null);
     if (r <= 0) return 0;
@@ -270,7 +270,7 @@ export class FfiBackend implements DatagramBackend {
       const port = (bytes[name + 2]! << 8) | bytes[name + 3]!;
       const word = u32[(name + 4) >> 2]!;
       const from = source.get(word, port, bytes, name);
-      const dest = route.forward(from, len);
+      const dest = forwarder.forward(from, len);
       if (dest === null) continue;
       const to = out.nameOf(dest);
       if (to === undefined) {
@@ -291,7 +291,7 @@ export class FfiBackend implements DatagramBackend {
       const sent = libc.sendmmsg(out.fd, this.#sendVec, k, MSG_DONTWAIT);
       failed += sent < 0 ? k : k - sent;
     }
-    if (failed > 0) route.sendFailed(failed);
+    if (failed > 0) forwarder.sendFailed(failed);
     return r;
   }
 }
@@ -329,7 +329,7 @@ class FfiSocket implements RelaySocket {
   readonly fd: number;
   readonly #slot: number;
   readonly #source = new SourceCache();
-  #route: Route | undefined;
+  #forwarder: Forwarder | undefined;
   #out: FfiSocket | undefined;
   #name: WireName | undefined;
   #closed = false;
@@ -340,9 +340,9 @@ class FfiSocket implements RelaySocket {
     this.#slot = slot;
   }
 
-  start(route: Route, out: RelaySocket): void {
-    if (this.#route !== undefined || this.#closed || !(out instanceof FfiSocket)) return;
-    this.#route = route;
+  start(forwarder: Forwarder, out: RelaySocket): void {
+    if (this.#forwarder !== undefined || this.#closed || !(out instanceof FfiSocket)) return;
+    this.#forwarder = forwarder;
     this.#out = out;
     this.#backend.watch(this.fd, this.#slot);
   }
@@ -351,17 +351,17 @@ class FfiSocket implements RelaySocket {
   close(onFree: () => void): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#backend.unwatch(this.fd, this.#slot, this.#route !== undefined);
-    this.#route = this.#out = undefined;
+    this.#backend.unwatch(this.fd, this.#slot, this.#forwarder !== undefined);
+    this.#forwarder = this.#out = undefined;
     onFree();
   }
 
   /** Relays what is queued; level-triggered epoll reports the socket again if more is left. */
   drain(): void {
-    const route = this.#route;
+    const forwarder = this.#forwarder;
     const out = this.#out;
-    if (route === undefined || out === undefined || out.#closed) return;
-    this.#backend.relay(this.fd, this.#source, route, out);
+    if (forwarder === undefined || out === undefined || out.#closed) return;
+    this.#backend.relay(this.fd, this.#source, forwarder, out);
   }
 
   /** The sockaddr for `dest`, cached while the destination object stays the same. */

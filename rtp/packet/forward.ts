@@ -1,7 +1,7 @@
 /**
  * The relay's per-datagram decision (the hot path): which source a leg accepts, where the datagram
  * goes, and the packet, byte and drop counters. No sockets here: the backend (rtp/packet/backend.ts)
- * moves the bytes and asks the `Route` built here.
+ * moves the bytes and asks the `Forwarder` built here.
  *
  * Latching (symmetric RTP, the default on both sides; flag `a` turns it off for the side that sent
  * the SDP): the relay sends to the party's SDP address until the party's first packet arrives, then
@@ -15,7 +15,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Route } from "./backend.ts";
+import type { Forwarder } from "./backend.ts";
 import { type Leg, updateDest } from "./leg.ts";
 
 /** How long a latched source must be silent before another source may take its place. */
@@ -28,8 +28,8 @@ export interface RelayTotals {
   drops: number;
 }
 
-export interface RouteOptions {
-  /** The route is for the RTCP socket (port + 1). */
+export interface ForwarderOptions {
+  /** The forwarder is for the RTCP socket (port + 1). */
   readonly rtcp: boolean;
   readonly totals: RelayTotals;
   /** The relay's clock, in ms (latching compares silences). */
@@ -39,7 +39,7 @@ export interface RouteOptions {
 const log = getLogger(["edgesbc", "rtp"]);
 
 /** The decision for each datagram `from` sends, relayed towards `to`. */
-export function legRoute(from: Leg, to: Leg, options: RouteOptions): Route {
+export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): Forwarder {
   const { rtcp, totals, now } = options;
   return {
     forward: (source, bytes) => {

@@ -3,8 +3,8 @@ import {
   BACKEND,
   type BackendName,
   type DatagramBackend,
+  type Forwarder,
   type RelaySocket,
-  type Route,
 } from "../../../rtp/packet/backend.ts";
 import { openBackend } from "../../../rtp/packet/open_backend.ts";
 
@@ -45,14 +45,14 @@ for (const name of [BACKEND.ffi, BACKEND.deno] as BackendName[]) {
     const peerB = Deno.listenDatagram(udp(PEER, PORTS.peerB));
     const seen: { source: string; bytes: number }[] = [];
     let failed = 0;
-    const toPeerB: Route = {
+    const toPeerB: Forwarder = {
       forward: (source, bytes) => {
         seen.push({ source: `${source.hostname}:${source.port}`, bytes });
         return udp(PEER, PORTS.peerB);
       },
       sendFailed: (n) => failed += n,
     };
-    const drop: Route = { forward: () => null, sendFailed: (n) => failed += n };
+    const drop: Forwarder = { forward: () => null, sendFailed: (n) => failed += n };
     try {
       a.start(toPeerB, b);
       b.start(drop, a);
@@ -82,9 +82,9 @@ for (const name of [BACKEND.ffi, BACKEND.deno] as BackendName[]) {
     const b = backend.bind(RELAY, PORTS.b);
     try {
       assert.throws(() => backend.bind(RELAY, PORTS.a), Deno.errors.AddrInUse);
-      const route: Route = { forward: () => null, sendFailed: () => {} };
-      a.start(route, b);
-      b.start(route, a);
+      const drop: Forwarder = { forward: () => null, sendFailed: () => {} };
+      a.start(drop, b);
+      b.start(drop, a);
     } finally {
       await closeAll([a, b]);
     }
