@@ -867,7 +867,7 @@ const LIMITS = `What limits edgesbc:
   buffer view per packet) in one async loop per socket, four per stream. The single JS thread
   fills its core at about a third of rtpengine's rate, and near that point latency climbs fast:
   thousands of loops take turns on one event loop.
-- **FFI sockets** (rtp/ffi_socket.ts, the default with \`--allow-ffi\`): per packet the kernel
+- **FFI sockets** (rtp/packet/ffi_socket.ts, the default with \`--allow-ffi\`): per packet the kernel
   work is what rtpengine does (one recvmmsg per ready socket, one sendmmsg per batch; at 50
   packets/s per socket a batch is mostly one packet), and the JS on top is a few typed-array reads
   and writes plus the relay's latch check. strace of the main thread at 20k packets/s: sendmmsg

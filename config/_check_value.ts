@@ -3,7 +3,7 @@
  * the shape Config holds. Returns a result; config/load.ts adds the key path and line.
  */
 
-import { ROLE } from "./config.ts";
+import { SIDE } from "./config.ts";
 import { INTERFACE_FLAGS, REFUSED_FLAGS, type SchemaRow, VALUE_TYPE } from "./schema.ts";
 import { isIpAddress, parseHostPort, parseSocketAddress } from "./socket_address.ts";
 
@@ -49,7 +49,7 @@ export function checkValue(row: SchemaRow, value: unknown): Checked {
     }
     case VALUE_TYPE.role: {
       if (typeof value !== "string") return badType();
-      if (value !== ROLE.external && value !== ROLE.internal) {
+      if (value !== SIDE.external && value !== SIDE.internal) {
         return bad("CONFIG_BAD_VALUE", `"${value}" is not a role: use "external" or "internal"`);
       }
       return { ok: true, value };

@@ -1,7 +1,7 @@
 /** The resolved configuration every module reads: plain data, produced once by config/load.ts. */
 
-export const ROLE = { external: "external", internal: "internal" } as const;
-export type Role = typeof ROLE[keyof typeof ROLE];
+export const SIDE = { external: "external", internal: "internal" } as const;
+export type Side = typeof SIDE[keyof typeof SIDE];
 
 export const SIP_PROTO = { udp: "udp", tcp: "tcp" } as const;
 export type SipProto = typeof SIP_PROTO[keyof typeof SIP_PROTO];
@@ -17,7 +17,7 @@ export interface SocketAddress {
 export interface InterfaceConfig {
   /** The table name in the TOML (`[interfaces.<name>]`). */
   readonly name: string;
-  readonly role: Role;
+  readonly role: Side;
   readonly sip: readonly SocketAddress[];
   /** Local address for this side's RTP sockets (rtpproxy `-l`, one half). */
   readonly media: string;

@@ -10,8 +10,8 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import {
   type Config,
   type InterfaceConfig,
-  ROLE,
-  type Role,
+  SIDE,
+  type Side,
   type SocketAddress,
 } from "./config.ts";
 import { checkValue, describeFound, expectedValue } from "./_check_value.ts";
@@ -130,14 +130,14 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
   const interfaceNames = Object.keys(asTable(document["interfaces"]));
   const interfaces = interfaceNames.map((name): InterfaceConfig => ({
     name,
-    role: get(["interfaces", name, "role"]) as Role,
+    role: get(["interfaces", name, "role"]) as Side,
     sip: get(["interfaces", name, "sip"]) as SocketAddress[],
     media: get(["interfaces", name, "media"]) as string,
     advertise: get(["interfaces", name, "advertise"]) as string | undefined,
     flags: get(["interfaces", name, "flags"]) as string,
   }));
-  const external = pickRole(interfaces, ROLE.external, fail);
-  const internal = pickRole(interfaces, ROLE.internal, fail);
+  const external = pickRole(interfaces, SIDE.external, fail);
+  const internal = pickRole(interfaces, SIDE.internal, fail);
   const pbx = get(["pbx", "address"]) as SocketAddress;
   const script = get(["routing", "script"]) as string | undefined;
   const config: Config = {
@@ -274,7 +274,7 @@ function unknownKeyMessage(name: string, schema: SchemaTable): string {
   return `unknown key: allowed keys here are ${listWords(allowed)}${hint}`;
 }
 
-function pickRole(interfaces: readonly InterfaceConfig[], role: Role, fail: Fail): InterfaceConfig {
+function pickRole(interfaces: readonly InterfaceConfig[], role: Side, fail: Fail): InterfaceConfig {
   const [first, second] = interfaces.filter((candidate) => candidate.role === role);
   if (second !== undefined) {
     fail(

@@ -15,7 +15,7 @@ const ROOT = new URL("../", import.meta.url);
 
 /**
  * What the packed SBC may do: bind and reach any address (the config names them), read its
- * config, routing script and /etc/hosts, and call libc for the RTP sockets (rtp/ffi_socket.ts).
+ * config, routing script and /etc/hosts, and call libc for the RTP sockets (rtp/packet/ffi_socket.ts).
  * No write, no run, no sys. The environment variables are the `EDGESBC_*` names the bundle reads.
  */
 const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-ffi"] as const;
@@ -91,7 +91,7 @@ async function bundleMain(): Promise<string> {
   }
 }
 
-/** Replaces sbc/build_info.ts's placeholder, which must appear exactly once in the bundle. */
+/** Replaces sbc/admin/build_info.ts's placeholder, which must appear exactly once in the bundle. */
 function stampCommit(bundle: string, commit: string): string {
   const literal = JSON.stringify(COMMIT_STAMP);
   const count = bundle.split(literal).length - 1;

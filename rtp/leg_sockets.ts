@@ -10,7 +10,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { Role } from "../config/config.ts";
+import type { Side } from "../config/config.ts";
 import type { BackendName, DatagramBackend, RelaySocket } from "./packet/backend.ts";
 import { legForwarder, type RelayTotals } from "./packet/forward.ts";
 import { openBackend } from "./packet/open_backend.ts";
@@ -62,10 +62,10 @@ export class LegSockets {
   }
 
   /** A leg facing each party, on its side's media address; none when either cannot bind. */
-  openPair(roles: readonly [Role, Role]): readonly [Leg, Leg] | "exhausted" | "failed" {
-    const a = this.#open(roles[0]);
+  openPair(sides: readonly [Side, Side]): readonly [Leg, Leg] | "exhausted" | "failed" {
+    const a = this.#open(sides[0]);
     if (typeof a === "string") return a;
-    const b = this.#open(roles[1]);
+    const b = this.#open(sides[1]);
     if (typeof b === "string") {
       this.closeLeg(a);
       return b;
@@ -75,7 +75,7 @@ export class LegSockets {
 
   /** Closes a leg's sockets; its ports go back to the pool once both are unbound. */
   closeLeg(leg: Leg): void {
-    closeLeg(leg, () => this.#pools.get(this.#sides[leg.role].media)!.release(leg.port));
+    closeLeg(leg, () => this.#pools.get(this.#sides[leg.side].media)!.release(leg.port));
   }
 
   /** Frees what the backend owns (legs are closed by the relay first). */
@@ -83,14 +83,14 @@ export class LegSockets {
     this.#backend.close();
   }
 
-  #open(role: Role): Leg | "exhausted" | "failed" {
-    const hostname = this.#sides[role].media;
-    return openLeg(role, { sockets: this.#backend, pool: this.#pools.get(hostname)!, hostname });
+  #open(side: Side): Leg | "exhausted" | "failed" {
+    const hostname = this.#sides[side].media;
+    return openLeg(side, { sockets: this.#backend, pool: this.#pools.get(hostname)!, hostname });
   }
 }
 
-/** Binds a leg for `role` on the next free port pair; "exhausted" or "failed" when none binds. */
-function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "failed" {
+/** Binds a leg for `side` on the next free port pair; "exhausted" or "failed" when none binds. */
+function openLeg(side: Side, options: BindOptions): Leg | "exhausted" | "failed" {
   const { sockets, pool, hostname } = options;
   for (;;) {
     const port = pool.allocate();
@@ -99,7 +99,7 @@ function openLeg(role: Role, options: BindOptions): Leg | "exhausted" | "failed"
     try {
       rtp = sockets.bind(hostname, port);
       const rtcp = sockets.bind(hostname, port + 1);
-      return newLeg(role, port, rtp, rtcp);
+      return newLeg(side, port, rtp, rtcp);
     } catch (e) {
       rtp?.close(() => {});
       if (e instanceof Deno.errors.AddrInUse) {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { Role } from "../config/config.ts";
+import type { Side } from "../config/config.ts";
 import type { MediaFlags } from "./flags.ts";
 import type { MediaMessage } from "./relay_types.ts";
 import type { OfferState } from "./manage.ts";
@@ -63,9 +63,9 @@ export interface NewSessionOptions {
   /** Party that sent the offer: 0 for a request, 1 for an offer in a reply. */
   readonly sender: Party;
   /** Side `msg` was received on. */
-  readonly from: Role;
+  readonly from: Side;
   /** Side `msg` is being sent to. */
-  readonly to: Role;
+  readonly to: Side;
   /** Clock ms. */
   readonly now: number;
 }
@@ -73,12 +73,12 @@ export interface NewSessionOptions {
 /** A session for an initial offer in `msg`, with no streams yet. */
 export function newSession(msg: MediaMessage, options: NewSessionOptions): MediaSession {
   const { sender, from, to } = options;
-  const roles: [Role, Role] = sender === 0 ? [from, to] : [to, from];
+  const sides: [Side, Side] = sender === 0 ? [from, to] : [to, from];
   const session: MediaSession = {
     callId: msg.callId,
     fromTag: msg.fromTag ?? "",
     toTags: new Set(),
-    roles,
+    sides,
     streams: [],
     offer: undefined,
     confirmed: false,

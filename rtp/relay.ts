@@ -4,7 +4,7 @@
  * party's pair. `manage()` is what `rtpproxy_manage` is in Kamailio: it reads a SIP message,
  * creates, updates or deletes the media session, and returns the SDP to send on.
  *
- * Latching (symmetric RTP; rtp/forward.ts): the relay sends to the party's SDP address until the
+ * Latching (symmetric RTP; rtp/packet/forward.ts): the relay sends to the party's SDP address until the
  * party's first packet arrives, then to that packet's source, and follows a new source only once
  * the latched one has been silent for `LATCH_SILENCE_MS`. A latch is reset when the party's SDP
  * address changes.
@@ -229,7 +229,7 @@ export class MediaRelay {
     // Allocate first, so running out of ports changes nothing.
     const fresh: number[] = [];
     for (const st of streamsToOpen(session, sdp)) {
-      const legs = this.#sockets.openPair(session.roles);
+      const legs = this.#sockets.openPair(session.sides);
       if (typeof legs === "string") {
         for (const i of fresh) this.#closeStream(session, session.streams[i]!);
         for (const i of fresh) session.streams[i] = undefined;
@@ -256,11 +256,11 @@ export class MediaRelay {
       created: fresh,
       flags,
     });
-    if (ctx.to !== session.roles[receiver]) {
-      log.warn("rtp.offer.side {callId}: sent to {to}, media leg is on {role}", {
+    if (ctx.to !== session.sides[receiver]) {
+      log.warn("rtp.offer.side {callId}: sent to {to}, media leg is on {side}", {
         callId: msg.callId,
         to: ctx.to,
-        role: session.roles[receiver],
+        side: session.sides[receiver],
       });
     }
     return this.#render(session, sdp, receiver, flags);
@@ -288,7 +288,7 @@ export class MediaRelay {
 
   /** The SDP for `to`: relay address of that party's side, and its legs' ports. */
   #render(session: MediaSession, sdp: Sdp, to: Party, flags: MediaFlags): MediaOutcome {
-    const side = this.#sides[session.roles[to]];
+    const side = this.#sides[session.sides[to]];
     const options = rewriteOptions(session, sdp, {
       to,
       address: side.advertise ?? side.media,
@@ -335,8 +335,8 @@ export class MediaRelay {
     const legs = stream.legs;
     if (legs === undefined) return;
     for (const leg of legs) {
-      session.closedTraffic[leg.role].packets += leg.packets;
-      session.closedTraffic[leg.role].bytes += leg.bytes;
+      session.closedTraffic[leg.side].packets += leg.packets;
+      session.closedTraffic[leg.side].bytes += leg.bytes;
     }
     stream.legs = undefined;
     this.#sockets.closeLeg(legs[0]);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Role } from "../config/config.ts";
+import type { Side } from "../config/config.ts";
 import type { BackendName } from "./packet/backend.ts";
 
 /** The time source the relay arms its sweep on; the SBC passes its one timer wheel. */
@@ -65,9 +65,9 @@ export interface MediaContext {
   /** The message as received (request or reply). */
   readonly msg: MediaMessage;
   /** Side it was received on. */
-  readonly from: Role;
+  readonly from: Side;
   /** Side it is being sent to. */
-  readonly to: Role;
+  readonly to: Side;
   /** SIP source address (informational: the SDP address is trusted, see flags.ts `r`). */
   readonly source: { readonly host: string; readonly port: number };
   /** rtpproxy_manage letters in force for this message (see flags.ts). */

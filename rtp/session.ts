@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Role } from "../config/config.ts";
+import type { Side } from "../config/config.ts";
 import type { RelaySocket } from "./packet/backend.ts";
 import type { Leg } from "./packet/leg.ts";
 
@@ -63,7 +63,7 @@ export interface MediaSession {
   readonly fromTag: string;
   readonly toTags: Set<string>;
   /** Interface each party is on: [caller side, callee side]. */
-  readonly roles: readonly [Role, Role];
+  readonly sides: readonly [Side, Side];
   readonly streams: (Stream | undefined)[];
   offer: Offer | undefined;
   /** A 2xx to an INVITE was seen: silence timeouts apply instead of the offer timeout. */
@@ -81,7 +81,8 @@ export const CALL_STATE = {
 export type CallState = typeof CALL_STATE[keyof typeof CALL_STATE];
 
 export interface LegInfo {
-  readonly role: Role;
+  /** The side this party is on (the JSON keeps its first name). */
+  readonly role: Side;
   readonly localPort: number;
   /** SDP address of the party, "host:port"; null when it must not be sent to. */
   readonly peer: string | null;
@@ -152,7 +153,7 @@ export function callInfo(session: MediaSession): CallInfo {
 
 function legInfo(leg: Leg): LegInfo {
   return {
-    role: leg.role,
+    role: leg.side,
     localPort: leg.port,
     peer: leg.sdpRtp ? `${leg.sdpRtp.hostname}:${leg.sdpRtp.port}` : null,
     latched: leg.latchedRtp ? `${leg.latchedRtp.hostname}:${leg.latchedRtp.port}` : null,
@@ -173,13 +174,13 @@ export function touch(leg: Leg, now: number): void {
 
 /** A fresh leg on two bound sockets: nothing known, symmetric until the SDP says otherwise. */
 export function newLeg(
-  role: Role,
+  side: Side,
   port: number,
   rtp: RelaySocket,
   rtcp: RelaySocket,
 ): Leg {
   return {
-    role,
+    side,
     port,
     rtp,
     rtcp,

@@ -52,14 +52,14 @@ export function relayStats(input: StatsInput): RelayStats {
 export function callTraffic(sessions: readonly MediaSession[] | undefined): CallTraffic {
   const traffic = { external: { packets: 0, bytes: 0 }, internal: { packets: 0, bytes: 0 } };
   for (const session of sessions ?? []) {
-    for (const role of ["external", "internal"] as const) {
-      traffic[role].packets += session.closedTraffic[role].packets;
-      traffic[role].bytes += session.closedTraffic[role].bytes;
+    for (const side of ["external", "internal"] as const) {
+      traffic[side].packets += session.closedTraffic[side].packets;
+      traffic[side].bytes += session.closedTraffic[side].bytes;
     }
     for (const stream of session.streams) {
       for (const leg of stream?.legs ?? []) {
-        traffic[leg.role].packets += leg.packets;
-        traffic[leg.role].bytes += leg.bytes;
+        traffic[leg.side].packets += leg.packets;
+        traffic[leg.side].bytes += leg.bytes;
       }
     }
   }

@@ -64,8 +64,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
   // Built before the core, started after it: every send finds a transport (false until bound).
   const transport = new Transport({
     sockets: [
-      ...config.external.sip.map((address) => ({ iface: "external" as const, address })),
-      ...config.internal.sip.map((address) => ({ iface: "internal" as const, address })),
+      ...config.external.sip.map((address) => ({ side: "external" as const, address })),
+      ...config.internal.sip.map((address) => ({ side: "internal" as const, address })),
     ],
     tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
   });

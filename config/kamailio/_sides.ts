@@ -9,13 +9,17 @@ import type { Cfg, Listen } from "./_top_level.ts";
 import { isIpAddress } from "../socket_address.ts";
 
 /** One interface: an IP address and the listen sockets on it. */
-export interface Side {
+export interface ImportSide {
   readonly ip: string;
   readonly listens: Listen[];
 }
 
 /** The two interfaces, by IP address, in the order they are first listened on. */
-export function groupSides(cfg: Cfg, rtpListen: readonly string[], state: ImportState): Side[] {
+export function groupSides(
+  cfg: Cfg,
+  rtpListen: readonly string[],
+  state: ImportState,
+): ImportSide[] {
   let listens = cfg.listens;
   if (listens.length === 0 && rtpListen.length === 2) {
     // Kamailio binds every address without listen; the rtpproxy halves are the two sides.
@@ -65,12 +69,12 @@ export function groupSides(cfg: Cfg, rtpListen: readonly string[], state: Import
 
 /** Index (0 or 1) of the internal side, and a comment saying why. */
 export function decideInternal(
-  sides: readonly Side[],
+  sides: readonly ImportSide[],
   pbxHost: string | undefined,
   rtpListen: readonly string[],
   state: ImportState,
 ): { internal: number; reason: string } {
-  const [a, b] = sides as [Side, Side];
+  const [a, b] = sides as [ImportSide, ImportSide];
   if (pbxHost !== undefined && isIpAddress(pbxHost)) {
     const bitsA = prefixBits(a.ip, pbxHost);
     const bitsB = prefixBits(b.ip, pbxHost);
@@ -106,7 +110,7 @@ export function decideInternal(
 
 /** A side's advertise address (from listen, else rtpproxy -A) and comments saying why. */
 export function pickAdvertise(
-  side: Side,
+  side: ImportSide,
   mediaIndex: number | undefined,
   rtpAdvertise: readonly string[],
   state: ImportState,

@@ -10,7 +10,13 @@ import type { SipProto } from "../config.ts";
 import type { ImportState } from "./_findings.ts";
 import { mediaLines, sideFlags } from "./_media.ts";
 import { type PbxCandidate, type Routes, walkRoutes } from "./_routes.ts";
-import { decideInternal, groupSides, pickAdvertise, prefixBits, type Side } from "./_sides.ts";
+import {
+  decideInternal,
+  groupSides,
+  type ImportSide,
+  pickAdvertise,
+  prefixBits,
+} from "./_sides.ts";
 import { type Cfg, type Listen, readCfg } from "./_top_level.ts";
 import { parseRtpproxyArgs } from "./rtpproxy_args.ts";
 
@@ -80,13 +86,13 @@ function buildToml(
   const decision = decideInternal(sides, pbx?.host, rtpListen, state);
   const internal = sides[decision.internal]!;
   const external = sides[1 - decision.internal]!;
-  const roles = new Map<Side, "external" | "internal">([
+  const roles = new Map<ImportSide, "external" | "internal">([
     [external, "external"],
     [internal, "internal"],
   ]);
 
   // rtpproxy -l order is the i/e order (rtpproxy: 'i' is bindaddr[0], 'e' is bindaddr[1]).
-  const media = new Map<Side, { address: string; index: number | undefined }>();
+  const media = new Map<ImportSide, { address: string; index: number | undefined }>();
   rtpListen.forEach((address, index) => {
     const side = sides.find((s) => s.ip === address) ??
       [...sides].sort((a, b) => prefixBits(b.ip, address) - prefixBits(a.ip, address))[0]!;
@@ -220,7 +226,7 @@ function pickPbx(routes: Routes, state: ImportState): PbxCandidate | undefined {
 
 function pbxProto(
   pbx: PbxCandidate,
-  internal: Side,
+  internal: ImportSide,
   state: ImportState,
 ): { value: SipProto; comments: string[] } {
   const has = (proto: SipProto) => internal.listens.some((l) => (l.proto ?? "udp") === proto);

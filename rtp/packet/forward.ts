@@ -87,8 +87,8 @@ function latch(
   else leg.latchedRtp = source;
   leg.lastActive = now;
   updateDest(leg);
-  log.debug("rtp.latch {role}:{port} {kind} -> {hostname}:{sourcePort}", {
-    role: leg.role,
+  log.debug("rtp.latch {side}:{port} {kind} -> {hostname}:{sourcePort}", {
+    side: leg.side,
     port: leg.port,
     kind: rtcp ? "rtcp" : "rtp",
     hostname: source.hostname,

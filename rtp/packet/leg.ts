@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import type { RelaySocket } from "./backend.ts";
 
 /**
@@ -15,7 +15,7 @@ import type { RelaySocket } from "./backend.ts";
  * the other party sends leaves through them towards `destRtp`/`destRtcp`.
  */
 export interface Leg {
-  readonly role: Role;
+  readonly side: Side;
   /** Local RTP port; RTCP is port + 1. */
   readonly port: number;
   readonly rtp: RelaySocket;

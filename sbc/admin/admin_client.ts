@@ -1,5 +1,5 @@
 /**
- * The client side of the admin HTTP API (sbc/admin.ts), for `edgesbc ctl`: one request per
+ * The client side of the admin HTTP API (sbc/admin/admin_server.ts), for `edgesbc ctl`: one request per
  * command, the body returned as text. A failure to connect is a result value, not a throw.
  */
 

@@ -10,7 +10,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import { getHeader, type SipMessage } from "../message/message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
 import type { CallTraffic } from "../../rtp/session.ts";
@@ -47,7 +47,7 @@ export interface CallRecord {
   readonly from: string | null;
   readonly to: string | null;
   /** The side the initial INVITE came from. */
-  readonly caller: Role;
+  readonly caller: Side;
   /** Wall-clock ms: the initial INVITE arrived. */
   readonly start: number;
   /** Wall-clock ms: the first 2xx to it was forwarded. */
@@ -57,7 +57,7 @@ export interface CallRecord {
 export interface CallEnd {
   readonly how: CallEndKind;
   /** Side that sent the BYE, CANCEL or final answer; "sbc" for the SBC's own 408. */
-  readonly by: Role | "sbc" | null;
+  readonly by: Side | "sbc" | null;
   readonly status: number | null;
   /** Wall-clock ms. */
   readonly at: number;
@@ -69,14 +69,14 @@ export interface CallEndProperties {
   readonly callId: string;
   readonly from: string | null;
   readonly to: string | null;
-  readonly caller: Role;
+  readonly caller: Side;
   readonly start: string;
   readonly answer: string | null;
   readonly end: string;
   /** Seconds from answer to end (talk time); 0 for a call never answered. */
   readonly duration: number;
   readonly ended: CallEndKind;
-  readonly by: Role | "sbc" | null;
+  readonly by: Side | "sbc" | null;
   readonly status: number | null;
   /** Received from the external side and relayed to the internal one. */
   readonly extToIntPackets: number;
@@ -99,7 +99,7 @@ export interface RefusalProperties {
   readonly from: string | null;
   readonly to: string | null;
   /** Side the request came from, and its source address. */
-  readonly side: Role;
+  readonly side: Side;
   readonly source: string;
   readonly status: number;
   readonly reason: string;
@@ -110,7 +110,7 @@ const REFUSAL_MESSAGE = "{event} {method} callId={callId} from={from} to={to} si
   "source={source} status={status} reason={reason}";
 
 /** A new call from its initial INVITE. */
-export function callRecord(msg: SipMessage, caller: Role, start: number): CallRecord {
+export function callRecord(msg: SipMessage, caller: Side, start: number): CallRecord {
   return {
     callId: msg.callId,
     from: headerUser(msg, "from"),
@@ -162,7 +162,7 @@ export function callEndProperties(
 export function refusalProperties(
   msg: SipMessage,
   answer: {
-    readonly side: Role;
+    readonly side: Side;
     readonly source: { readonly host: string; readonly port: number };
     readonly status: number;
     readonly reason: string;
@@ -218,7 +218,7 @@ export class CallLog {
   }
 
   /** An initial INVITE arrived; a second one with the same Call-ID (a spiral) changes nothing. */
-  started(msg: SipMessage, caller: Role): void {
+  started(msg: SipMessage, caller: Side): void {
     if (this.#calls.has(msg.callId)) return;
     if (this.#calls.size >= this.#limit) {
       const oldest = this.#calls.keys().next().value!;
@@ -270,7 +270,7 @@ export class CallLog {
   finalAnswer(
     msg: SipMessage,
     status: number,
-    sides: { readonly from: Role; readonly caller: Role; readonly cancelled: boolean },
+    sides: { readonly from: Side; readonly caller: Side; readonly cancelled: boolean },
   ): void {
     if (status < 200 || !isInitialInvite(msg)) return;
     if (status < 300) this.answered(msg.callId);

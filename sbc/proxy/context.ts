@@ -2,7 +2,7 @@
  * The per-request state the pipeline steps (or a routing script) read and fill in, and the
  * actions they may take on it. One `SipContext` per received request.
  */
-import type { Config, Role, SipProto } from "../../config/config.ts";
+import type { Config, Side, SipProto } from "../../config/config.ts";
 import type { CallTraffic } from "../../rtp/session.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { type LocalSides, otherSide } from "./local_address.ts";
@@ -13,7 +13,7 @@ import type { Peer } from "../transport/peer.ts";
 
 /** Where a request goes: the side it leaves by and the URI or address it is sent to. */
 export interface Target {
-  readonly out: Role;
+  readonly out: Side;
   /** The URI resolved when no address is forced (next Route or Request-URI). */
   readonly uri: string;
   /** A fixed address (the PBX, a Path `received`), skipping resolution of `uri`. */
@@ -141,8 +141,8 @@ export function mediaFlags(
 }
 
 /** The sides a request travels between: where it came in, and where its target leaves. */
-export function direction(ctx: SipContext): { from: Role; to: Role } {
-  return { from: ctx.inbound.iface, to: ctx.target?.out ?? otherSide(ctx.inbound.iface) };
+export function direction(ctx: SipContext): { from: Side; to: Side } {
+  return { from: ctx.inbound.side, to: ctx.target?.out ?? otherSide(ctx.inbound.side) };
 }
 
 /** Builds a fresh context for a received request. */

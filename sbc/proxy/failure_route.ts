@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import type { SipMessage } from "../message/message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
 import { advance, REQUEST_STATE, type RouteHooks, type SipContext } from "./context.ts";
@@ -15,7 +15,7 @@ export interface Upstream {
   readonly server: ServerTransaction;
   readonly ctx: SipContext;
   /** The side the request came in on: its answers leave by it. */
-  readonly from: Role;
+  readonly from: Side;
 }
 
 /** A failure route is armed and may still run (the caller has not cancelled). */

@@ -2,7 +2,7 @@
  * Proxy header rules as pure functions (RFC 3261 §16, RFC 3581, RFC 3327): each returns the
  * edits to apply or a decision; nothing here touches a socket.
  */
-import type { Role, SipProto } from "../../config/config.ts";
+import type { Side, SipProto } from "../../config/config.ts";
 import { formatHostPort } from "../../config/socket_address.ts";
 import {
   hostPort,
@@ -49,7 +49,7 @@ export function receivedEdit(msg: SipMessage, source: Peer): Edit | undefined {
 /** Where the answers to a request received as `inbound` go: its side, transport and connection. */
 export function replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
   return {
-    iface: inbound.iface,
+    side: inbound.side,
     proto: inbound.proto,
     dest: replyAddress(msg.vias[0], inbound.source, inbound.proto),
     connection: inbound.connection,
@@ -61,13 +61,13 @@ export function replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
  * forwarded, statelessly, to the next Via (RFC 3261 §16.7 step 5): where it goes, when the top
  * Via is ours; undefined for anything else.
  */
-export function late2xxTarget(msg: SipMessage, receivedOn: Role): SendTarget | undefined {
+export function late2xxTarget(msg: SipMessage, receivedOn: Side): SendTarget | undefined {
   const branch = msg.vias[0]?.branch;
   const next = msg.vias[1];
   if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
   if (branch === undefined || !isOurBranch(branch) || next === undefined) return undefined;
   const { peer, proto } = viaAddress(next);
-  return { iface: otherSide(receivedOn), proto, dest: peer, connection: undefined };
+  return { side: otherSide(receivedOn), proto, dest: peer, connection: undefined };
 }
 
 /** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */
@@ -136,7 +136,7 @@ export function maxForwardsEdit(msg: SipMessage): Edit | Rejection {
 /** The outcome of Route processing (RFC 3261 §16.4, §16.12). */
 export interface RouteDecision {
   /** Route entries of ours that were removed (and the sides they named). */
-  readonly removed: readonly Role[];
+  readonly removed: readonly Side[];
   /** The URI to send to: the next Route if any, else the Request-URI. */
   readonly next: string;
   /** A `received` address recorded in our Path entry (RFC 3327 with NAT), to send to instead. */
@@ -148,7 +148,7 @@ export interface RouteDecision {
  * Where a routed request goes out of side `out`: the next hop, or the address our Path entry
  * recorded (`received`, with its transport) when there was one.
  */
-export function routeTarget(decision: RouteDecision, out: Role): Target {
+export function routeTarget(decision: RouteDecision, out: Side): Target {
   const forced = decision.received ? parseUri(decision.received) : undefined;
   if (!forced) return { out, uri: decision.next };
   return {
@@ -176,14 +176,14 @@ export function looseRoute(msg: SipMessage, sides: LocalSides): RouteDecision {
       edits.push({ op: "set-uri", uri });
     }
   }
-  const removed: Role[] = [];
+  const removed: Side[] = [];
   let received: string | undefined;
   while (routes.length > 0) {
     const entry = parseNameAddr(routes[0] ?? "");
     const u = entry && parseUri(entry.uri);
-    const role = u && localRole(sides, u.host, u.port);
-    if (!u || !role) break;
-    removed.push(role);
+    const side = u && localRole(sides, u.host, u.port);
+    if (!u || !side) break;
+    removed.push(side);
     // The value is a URI escaped into a parameter (`%3Btransport%3Dtcp`, as Kamailio's path module).
     if (u.params.received) received = unescapeParam(u.params.received);
     routes.shift();
@@ -233,7 +233,7 @@ export function forwardEdits(f: Forwarding): Edit[] {
   edits.push(...f.edits);
   if (f.recordRoute) {
     edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
-    if (f.outSide.role !== f.inSide.role) {
+    if (f.outSide.side !== f.inSide.side) {
       edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.outSide, f.outProto) });
     }
   }

@@ -2,11 +2,11 @@
  * The SBC's own addresses on each side: what goes into Via, Record-Route and Path, and how a URI
  * is recognised as pointing at us (for loose routing and strict-router repair, RFC 3261 §16.4).
  */
-import type { Config, Role, SipProto } from "../../config/config.ts";
+import type { Config, Side, SipProto } from "../../config/config.ts";
 
 /** One side's SIP identity: the host it advertises and its listening port per transport. */
 export interface LocalSide {
-  readonly role: Role;
+  readonly side: Side;
   /** Address written into headers: `advertise` if set, else the first listen address. */
   readonly host: string;
   readonly ports: Readonly<Partial<Record<SipProto, number>>>;
@@ -14,30 +14,30 @@ export interface LocalSide {
   readonly names: ReadonlySet<string>;
 }
 
-export type LocalSides = Readonly<Record<Role, LocalSide>>;
+export type LocalSides = Readonly<Record<Side, LocalSide>>;
 
 /** Builds both sides' identities from the config. */
 export function localSides(config: Config): LocalSides {
-  return { external: side(config, "external"), internal: side(config, "internal") };
+  return { external: localSide(config, "external"), internal: localSide(config, "internal") };
 }
 
-function side(config: Config, role: Role): LocalSide {
-  const iface = config[role];
-  const first = iface.sip[0];
-  const host = iface.advertise ?? first?.host ?? "127.0.0.1";
+function localSide(config: Config, side: Side): LocalSide {
+  const conf = config[side];
+  const first = conf.sip[0];
+  const host = conf.advertise ?? first?.host ?? "127.0.0.1";
   const ports: Partial<Record<SipProto, number>> = {};
   const names = new Set<string>();
-  for (const s of iface.sip) {
+  for (const s of conf.sip) {
     ports[s.proto] ??= s.port;
     names.add(`${s.host.toLowerCase()}:${s.port}`);
-    if (iface.advertise) names.add(`${iface.advertise.toLowerCase()}:${s.port}`);
+    if (conf.advertise) names.add(`${conf.advertise.toLowerCase()}:${s.port}`);
   }
-  return { role, host, ports, names };
+  return { side, host, ports, names };
 }
 
 /** The other side of the bridge. */
-export function otherSide(role: Role): Role {
-  return role === "external" ? "internal" : "external";
+export function otherSide(side: Side): Side {
+  return side === "external" ? "internal" : "external";
 }
 
 /** Which side a host and port (absent = 5060, RFC 3261 §19.1.2) name, if they are ours. */
@@ -45,7 +45,7 @@ export function localRole(
   sides: LocalSides,
   host: string,
   port: number | undefined,
-): Role | undefined {
+): Side | undefined {
   // URIs and Via keep IPv6 brackets; listen addresses are stored without them.
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   const key = `${bare.toLowerCase()}:${port ?? 5060}`;

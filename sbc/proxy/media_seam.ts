@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import type { MediaMessage, MediaOutcome } from "../../rtp/relay_types.ts";
 import type { SipMessage } from "../message/message.ts";
 import type { Peer } from "../transport/peer.ts";
@@ -15,8 +15,8 @@ import type { MediaHooks } from "./context.ts";
 
 /** A message on its way through the media relay: which sides, from where, with which flags. */
 export interface MediaLeg {
-  readonly from: Role;
-  readonly to: Role;
+  readonly from: Side;
+  readonly to: Side;
   readonly source: Peer;
   readonly flags: string;
   /** The request had a To tag (for an answer: its request had one). */

@@ -22,5 +22,5 @@ export async function resolveNextHop(
   if (!dest) return undefined;
   // A transport the outgoing side does not listen on falls back to the one it has.
   const proto = out.ports[dest.proto] !== undefined ? dest.proto : defaultProto(out);
-  return { iface: target.out, proto, dest: dest.peer, connection: undefined };
+  return { side: target.out, proto, dest: dest.peer, connection: undefined };
 }

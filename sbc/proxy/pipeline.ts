@@ -73,7 +73,7 @@ export function bridgeRoute(): Step {
     const { msg, inbound } = ctx;
     const decision = looseRoute(msg, actions.sides);
     ctx.edits.push(...decision.edits);
-    const out = otherSide(inbound.iface);
+    const out = otherSide(inbound.side);
     const routed = routeTarget(decision, out);
     if (msg.toTag) {
       if (decision.removed.length === 0) {
@@ -84,7 +84,7 @@ export function bridgeRoute(): Step {
       ctx.target = routed;
       return await next();
     }
-    if (inbound.iface === "external") {
+    if (inbound.side === "external") {
       const pbx = actions.config.pbx.address;
       ctx.target = { out, uri: `sip:${pbx.host}:${pbx.port}`, proto: pbx.proto };
       if (msg.method === "REGISTER") ctx.path = true;

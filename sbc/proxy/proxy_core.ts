@@ -136,7 +136,7 @@ export class ProxyCore implements ProxyActions {
     if (partial?.kind === "request" && partial.method !== "ACK") {
       const reason = error.message.slice(0, 120).replace(/[\r\n]/g, " ");
       this.#calls.refused(partial, {
-        side: inbound.iface,
+        side: inbound.side,
         source: inbound.source,
         status: 400,
         reason,
@@ -168,10 +168,10 @@ export class ProxyCore implements ProxyActions {
       if (this.#draining && !msg.toTag) {
         return this.reply(newContext(msg, inbound, tx), 503, "Shutting Down");
       }
-      if (!msg.toTag) this.#calls.started(msg, inbound.iface);
+      if (!msg.toTag) this.#calls.started(msg, inbound.side);
     }
     // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
-    if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.iface);
+    if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.side);
     await this.#runRoute(newContext(msg, inbound, tx));
   }
 
@@ -239,7 +239,7 @@ export class ProxyCore implements ProxyActions {
     if (!advance(ctx, status < 200 ? REQUEST_STATE.provisional : REQUEST_STATE.answered)) return;
     // The route's own answer >= 300 is a refusal, logged as one.
     if (status >= 300 && ctx.msg.method !== "ACK") {
-      const { iface: side, source } = ctx.inbound;
+      const { side, source } = ctx.inbound;
       this.#calls.refused(ctx.msg, { side, source, status, reason });
     }
     this.#respond(ctx, status, reason, headers);
@@ -296,9 +296,9 @@ export class ProxyCore implements ProxyActions {
     const edits = forwardEdits({
       msg,
       source: inbound.source,
-      inSide: this.sides[inbound.iface],
+      inSide: this.sides[inbound.side],
       inProto: inbound.proto,
-      outSide: this.sides[sendTo.iface],
+      outSide: this.sides[sendTo.side],
       outProto: sendTo.proto,
       edits: ctx.edits,
       recordRoute: ctx.recordRoute,
@@ -312,7 +312,7 @@ export class ProxyCore implements ProxyActions {
       return await this.#send(sendTo, bytes);
     }
     if (server.cancelled) {
-      this.#endRequest(ctx, 487, CALL_END.cancel, inbound.iface);
+      this.#endRequest(ctx, 487, CALL_END.cancel, inbound.side);
       return false;
     }
     advance(ctx, REQUEST_STATE.relayed);
@@ -324,7 +324,7 @@ export class ProxyCore implements ProxyActions {
       delegate: this.#responses,
     });
     this.#downstream.set(server, client);
-    this.#responses.link(client, { server, ctx, from: inbound.iface });
+    this.#responses.link(client, { server, ctx, from: inbound.side });
     return true;
   }
 
@@ -334,7 +334,7 @@ export class ProxyCore implements ProxyActions {
     if (!branch) return;
     const handled = this.#clients.receive(msg, branch);
     if (handled) return;
-    const late = late2xxTarget(msg, inbound.iface);
+    const late = late2xxTarget(msg, inbound.side);
     if (late) {
       const bytes = toBytes(serializeMessage(msg, [{ op: "remove-first-value", name: "via" }]));
       void this.#send(late, bytes);

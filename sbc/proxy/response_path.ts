@@ -101,7 +101,7 @@ export class ResponsePath implements ClientDelegate {
   #sendUpstream(tx: ClientTransaction, up: Upstream, reply: SipMessage): void {
     // Before the media: a final answer ≥ 300 deletes the session, and with it the counters.
     this.#o.calls.finalAnswer(up.ctx.msg, reply.status, {
-      from: tx.target.iface,
+      from: tx.target.side,
       caller: up.from,
       cancelled: up.server.cancelled,
     });
@@ -109,7 +109,7 @@ export class ResponsePath implements ClientDelegate {
     const flags = up.ctx.replyMediaFlags;
     if (flags !== undefined) {
       const outcome = applyMedia(this.#o.media, reply, {
-        from: tx.target.iface,
+        from: tx.target.side,
         to: up.from,
         source: tx.target.dest,
         flags,

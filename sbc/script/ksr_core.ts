@@ -121,11 +121,11 @@ const fromSideRow: KsrRow = {
   name: "from_side",
   params: [],
   returns: "str",
-  kamailio: "edgesbc: the interface role; Kamailio scripts test $Ri",
+  kamailio: "edgesbc: the interface side; Kamailio scripts test $Ri",
   doc: 'The side the request came in on: `"external"` or `"internal"` (in reply routes too: ' +
     "answers go back to that side).",
   routes: ANY,
-  fn: (run: ScriptRun) => run.ctx.inbound.iface,
+  fn: (run: ScriptRun) => run.ctx.inbound.side,
 };
 
 /** Functions directly on `KSR`. */

@@ -1,6 +1,6 @@
 /**
  * Proxy header rules as KSR functions: `KSR.rr` (Record-Route, loose routing), `KSR.path`
- * (RFC 3327) and `KSR.maxfwd`. Thin adapters over sbc/proxy.ts, which holds the logic.
+ * (RFC 3327) and `KSR.maxfwd`. Thin adapters over sbc/proxy/header_rules.ts, which holds the logic.
  */
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
@@ -44,7 +44,7 @@ const looseRouteRow: KsrRow = {
     const decision = looseRoute(ctx.msg, run.actions.sides);
     if (decision.edits.length === 0) return -1;
     ctx.edits.push(...decision.edits);
-    const target = routeTarget(decision, otherSide(ctx.inbound.iface));
+    const target = routeTarget(decision, otherSide(ctx.inbound.side));
     run.state.routed = target;
     ctx.target = target;
     return 1;

@@ -8,7 +8,7 @@
  * crosses; letters that disagree are reported once and otherwise ignored.
  */
 import { getLogger } from "@logtape/logtape";
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import { direction } from "../proxy/context.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import type { KsrRow } from "./ksr_row.ts";
@@ -16,7 +16,7 @@ import type { KsrRow } from "./ksr_row.ts";
 const log = getLogger(["edgesbc", "script"]);
 
 /** rtpproxy bridge-mode letter of each side. */
-export const SIDE_LETTER: Readonly<Record<Role, "i" | "e">> = { external: "i", internal: "e" };
+export const SIDE_LETTER: Readonly<Record<Side, "i" | "e">> = { external: "i", internal: "e" };
 
 const DIRECTION = /[ie]/gi;
 const warned = new Set<string>();
@@ -24,7 +24,7 @@ const warned = new Set<string>();
 /** Removes the direction letters, reporting (once per flags and direction) when they disagree. */
 export function stripDirection(
   flags: string,
-  { from, to }: { readonly from: Role; readonly to: Role },
+  { from, to }: { readonly from: Side; readonly to: Side },
 ): string {
   const given = (flags.match(DIRECTION) ?? []).join("").toLowerCase();
   const real = SIDE_LETTER[from] + SIDE_LETTER[to];

@@ -17,7 +17,7 @@ import { reasonPhrase } from "../message/response.ts";
  * Request-URI; always out of the other side (the SBC bridges its two sides).
  */
 export function relayTarget(run: ScriptRun): Target | undefined {
-  const out = otherSide(run.ctx.inbound.iface);
+  const out = otherSide(run.ctx.inbound.side);
   const { du, routed } = run.state;
   if (du !== undefined) return { out, uri: du };
   if (routed !== undefined) return routed;

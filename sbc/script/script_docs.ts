@@ -2,7 +2,7 @@
  * The generated part of docs/scripting.md: the KSR function tables and the pseudo-variables,
  * rendered from the same rows that build `KSR`, so the page cannot drift from the code.
  *
- * Refresh the page with `deno run --allow-read --allow-write sbc/script_docs.ts docs/scripting.md`;
+ * Refresh the page with `deno run --allow-read --allow-write sbc/script/script_docs.ts docs/scripting.md`;
  * test/sbc/script_docs_test.ts fails when the committed page differs.
  */
 import { KSR_ROWS } from "./ksr.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Role, SocketAddress } from "../../config/config.ts";
+import type { Side, SocketAddress } from "../../config/config.ts";
 import { type Peer, peerKey } from "./peer.ts";
 import { StreamFramer } from "./tcp_framing.ts";
 
@@ -16,7 +16,7 @@ const READ_SIZE = 65536;
 /** A TCP connection, inbound or outbound; writes are queued so messages never interleave. */
 export class TcpConnection {
   readonly remote: Peer;
-  readonly iface: Role;
+  readonly side: Side;
   readonly local: SocketAddress;
   #conn: Deno.TcpConn;
   #writing: Promise<void> = Promise.resolve();
@@ -26,13 +26,13 @@ export class TcpConnection {
 
   constructor(
     conn: Deno.TcpConn,
-    where: { iface: Role; local: SocketAddress },
+    where: { side: Side; local: SocketAddress },
     onClose: (c: TcpConnection) => void,
   ) {
     this.#conn = conn;
     const addr = conn.remoteAddr;
     this.remote = { host: addr.hostname, port: addr.port };
-    this.iface = where.iface;
+    this.side = where.side;
     this.local = where.local;
     this.#onClose = onClose;
   }

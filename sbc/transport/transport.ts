@@ -5,7 +5,7 @@
  * is handed to one callback with the interface, transport and source it came from.
  */
 import { getLogger } from "@logtape/logtape";
-import type { Role, SipProto, SocketAddress } from "../../config/config.ts";
+import type { Side, SipProto, SocketAddress } from "../../config/config.ts";
 import { bindError } from "./bind_error.ts";
 import { type Peer, peerKey } from "./peer.ts";
 import { TcpConnection } from "./tcp_connection.ts";
@@ -17,7 +17,7 @@ export interface Inbound {
   /** Valid only during the `onMessage` call: UDP receive buffers are reused. */
   readonly data: Uint8Array;
   readonly source: Peer;
-  readonly iface: Role;
+  readonly side: Side;
   readonly proto: SipProto;
   /** The local socket it arrived on. */
   readonly local: SocketAddress;
@@ -27,7 +27,7 @@ export interface Inbound {
 
 /** Where bytes go: interface, transport, address, and the TCP connection to prefer. */
 export interface SendTarget {
-  readonly iface: Role;
+  readonly side: Side;
   readonly proto: SipProto;
   readonly dest: Peer;
   readonly connection: TcpConnection | undefined;
@@ -36,7 +36,7 @@ export interface SendTarget {
 export type Send = (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
 
 export interface TransportOptions {
-  readonly sockets: readonly { readonly iface: Role; readonly address: SocketAddress }[];
+  readonly sockets: readonly { readonly side: Side; readonly address: SocketAddress }[];
   /** Milliseconds before an idle TCP connection is closed. */
   readonly tcpIdleTimeout: number;
 }
@@ -44,7 +44,7 @@ export interface TransportOptions {
 /** Owns every SIP socket of the process. */
 export class Transport {
   #options: TransportOptions;
-  #udp = new Map<Role, { socket: Deno.DatagramConn; address: SocketAddress }>();
+  #udp = new Map<Side, { socket: Deno.DatagramConn; address: SocketAddress }>();
   #listeners: (Deno.Listener | Deno.DatagramConn)[] = [];
   /** Live TCP connections by remote "host:port" (inbound and outbound alike). */
   #connections = new Map<string, TcpConnection>();
@@ -64,7 +64,7 @@ export class Transport {
    */
   start(onMessage: (inbound: Inbound) => void): void {
     this.#onMessage = onMessage;
-    for (const { iface, address } of this.#options.sockets) {
+    for (const { side, address } of this.#options.sockets) {
       const { host: hostname, port } = address;
       if (address.proto === "udp") {
         let socket: Deno.DatagramConn;
@@ -74,8 +74,8 @@ export class Transport {
           throw bindError(address, err);
         }
         this.#listeners.push(socket);
-        if (!this.#udp.has(iface)) this.#udp.set(iface, { socket, address });
-        this.#loops.push(this.#udpLoop(socket, iface, address));
+        if (!this.#udp.has(side)) this.#udp.set(side, { socket, address });
+        this.#loops.push(this.#udpLoop(socket, side, address));
       } else {
         let listener: Deno.Listener;
         try {
@@ -84,7 +84,7 @@ export class Transport {
           throw bindError(address, err);
         }
         this.#listeners.push(listener);
-        this.#loops.push(this.#acceptLoop(listener, iface, address));
+        this.#loops.push(this.#acceptLoop(listener, side, address));
       }
     }
     const idle = this.#options.tcpIdleTimeout;
@@ -95,13 +95,13 @@ export class Transport {
   }
 
   /** Whether this interface can send over this transport. */
-  has(iface: Role, proto: SipProto): boolean {
-    return this.#options.sockets.some((s) => s.iface === iface && s.address.proto === proto);
+  has(side: Side, proto: SipProto): boolean {
+    return this.#options.sockets.some((s) => s.side === side && s.address.proto === proto);
   }
 
   /** The local socket address used to send on an interface over a transport. */
-  localAddress(iface: Role, proto: SipProto): SocketAddress | undefined {
-    return this.#options.sockets.find((s) => s.iface === iface && s.address.proto === proto)
+  localAddress(side: Side, proto: SipProto): SocketAddress | undefined {
+    return this.#options.sockets.find((s) => s.side === side && s.address.proto === proto)
       ?.address;
   }
 
@@ -110,10 +110,10 @@ export class Transport {
    * Resolves false when the message could not be sent (the caller answers 503 or drops).
    */
   async send(target: SendTarget, bytes: Uint8Array): Promise<boolean> {
-    const { iface, proto, dest, connection } = target;
+    const { side, proto, dest, connection } = target;
     if (this.#closed) return false;
     if (proto === "udp") {
-      const udp = this.#udp.get(iface);
+      const udp = this.#udp.get(side);
       if (!udp) return false;
       try {
         await udp.socket.send(bytes, { transport: "udp", hostname: dest.host, port: dest.port });
@@ -124,20 +124,20 @@ export class Transport {
       }
     }
     let conn = connection && !connection.closed ? connection : this.#connections.get(peerKey(dest));
-    if (!conn) conn = await this.#connect(iface, dest);
+    if (!conn) conn = await this.#connect(side, dest);
     return conn ? conn.write(bytes) : false;
   }
 
-  #connect(iface: Role, dest: Peer): Promise<TcpConnection | undefined> {
+  #connect(side: Side, dest: Peer): Promise<TcpConnection | undefined> {
     const key = peerKey(dest);
     const pending = this.#connecting.get(key);
     if (pending) return pending;
-    const local = this.localAddress(iface, "tcp") ?? this.localAddress(iface, "udp");
+    const local = this.localAddress(side, "tcp") ?? this.localAddress(side, "udp");
     if (!local) return Promise.resolve(undefined);
     const attempt = (async () => {
       try {
         const raw = await Deno.connect({ transport: "tcp", hostname: dest.host, port: dest.port });
-        return this.#adopt(raw, iface, local);
+        return this.#adopt(raw, side, local);
       } catch (err) {
         log.warn("TCP connect to {peer} failed: {err}", { peer: key, err: `${err}` });
         return undefined;
@@ -149,29 +149,29 @@ export class Transport {
     return attempt;
   }
 
-  #adopt(raw: Deno.TcpConn, iface: Role, local: SocketAddress): TcpConnection {
+  #adopt(raw: Deno.TcpConn, side: Side, local: SocketAddress): TcpConnection {
     raw.setNoDelay(true);
-    const conn = new TcpConnection(raw, { iface, local }, (c) => {
+    const conn = new TcpConnection(raw, { side, local }, (c) => {
       const key = peerKey(c.remote);
       if (this.#connections.get(key) === c) this.#connections.delete(key);
     });
     this.#connections.set(peerKey(conn.remote), conn);
     this.#loops.push(
       conn.readLoop((data) =>
-        this.#deliver({ data, source: conn.remote, iface, proto: "tcp", local, connection: conn })
+        this.#deliver({ data, source: conn.remote, side, proto: "tcp", local, connection: conn })
       ),
     );
     return conn;
   }
 
-  async #acceptLoop(listener: Deno.Listener, iface: Role, local: SocketAddress): Promise<void> {
+  async #acceptLoop(listener: Deno.Listener, side: Side, local: SocketAddress): Promise<void> {
     try {
       for await (const raw of listener) {
         if (this.#closed) {
           raw.close();
           break;
         }
-        this.#adopt(raw as Deno.TcpConn, iface, local);
+        this.#adopt(raw as Deno.TcpConn, side, local);
       }
     } catch (err) {
       if (!this.#closed) {
@@ -180,7 +180,7 @@ export class Transport {
     }
   }
 
-  async #udpLoop(socket: Deno.DatagramConn, iface: Role, local: SocketAddress): Promise<void> {
+  async #udpLoop(socket: Deno.DatagramConn, side: Side, local: SocketAddress): Promise<void> {
     // One buffer per socket: Deno's default allocates 64 KiB per datagram, which fed the GC
     // pauses that overflowed the socket under load. Safe because the core parses each datagram
     // (copying it into a string) before the next receive.
@@ -199,7 +199,7 @@ export class Transport {
       this.#deliver({
         data: packet[0],
         source: { host: addr.hostname, port: addr.port },
-        iface,
+        side,
         proto: "udp",
         local,
         connection: undefined,

@@ -1,6 +1,6 @@
 /**
  * A small SIP peer for the media tests: a real UDP endpoint on the wire that sends raw SIP texts
- * and parses what the SBC forwards with sbc/message.ts, for flows sipp makes awkward (re-INVITEs
+ * and parses what the SBC forwards with sbc/message/message.ts, for flows sipp makes awkward (re-INVITEs
  * with new SDP, offerless re-INVITEs, calls in both directions from one test).
  *
  * It speaks just enough RFC 3261: no retransmissions (loopback loses nothing and it answers at

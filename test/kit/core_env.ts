@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type { Config, Role, SipProto } from "../../config/config.ts";
+import type { Config, Side, SipProto } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
 import type { SipMessage } from "../../sbc/message/message.ts";
 import { toBytes } from "../../sbc/message/serialize.ts";
@@ -28,12 +28,12 @@ export interface Sent {
 }
 
 /** `text` as received over `proto` on a side's socket of the default config (port 5060). */
-export function inbound(iface: Role, source: Peer, text: string, proto: SipProto = "udp"): Inbound {
-  const host = iface === "external" ? "127.0.1.1" : "127.0.2.1";
+export function inbound(side: Side, source: Peer, text: string, proto: SipProto = "udp"): Inbound {
+  const host = side === "external" ? "127.0.1.1" : "127.0.2.1";
   return {
     data: toBytes(text),
     source,
-    iface,
+    side,
     proto,
     local: { proto, host, port: 5060 },
     connection: undefined,
@@ -64,7 +64,7 @@ export interface CoreEnv {
   /** Everything sent so far. */
   readonly sent: readonly Sent[];
   /** Feeds one message as received on a side, then lets the async routing finish. */
-  receive(iface: Role, source: Peer, text: string, proto?: SipProto): Promise<void>;
+  receive(side: Side, source: Peer, text: string, proto?: SipProto): Promise<void>;
   /** Everything sent since the last call. */
   take(): Sent[];
   /**
@@ -96,8 +96,8 @@ export function coreEnv(options: CoreEnvOptions = {}): CoreEnv {
     clock,
     core,
     sent,
-    async receive(iface, source, text, proto = "udp") {
-      core.receive(inbound(iface, source, text, proto));
+    async receive(side, source, text, proto = "udp") {
+      core.receive(inbound(side, source, text, proto));
       await settle();
     },
     take() {

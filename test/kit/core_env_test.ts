@@ -10,7 +10,7 @@ Deno.test("coreEnv() routes with the bridge pipeline and records what the core s
   const env = coreEnv();
   await env.receive("external", PHONE, request("INVITE"));
   const out = env.take();
-  assert.deepEqual(out.map((s) => [s.msg.status, s.target.iface]), [[100, "external"], [
+  assert.deepEqual(out.map((s) => [s.msg.status, s.target.side]), [[100, "external"], [
     0,
     "internal",
   ]]);

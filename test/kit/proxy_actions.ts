@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
 import type { MediaOutcome } from "../../rtp/relay_types.ts";
 import type { Edit } from "../../sbc/message/message.ts";
@@ -28,7 +28,7 @@ import { parse } from "./sip_text.ts";
 export interface Calls {
   relays: { target: SipContext["target"]; edits: Edit[] }[];
   replies: { status: number; reason: string; headers: readonly (readonly [string, string])[] }[];
-  media: { flags: string; from: Role; to: Role }[];
+  media: { flags: string; from: Side; to: Side }[];
 }
 
 /** A ProxyActions on the default config that records calls; `media` decides manageMedia. */
@@ -62,8 +62,8 @@ export function fakeActions(media: MediaOutcome = { kind: "none" }): {
 }
 
 /** A context for `text` received on a side; a fake server transaction unless it is an ACK. */
-export function context(text: string, iface: Role = "external", source: Peer = PHONE): SipContext {
+export function context(text: string, side: Side = "external", source: Peer = PHONE): SipContext {
   const msg = parse(text);
   const tx = msg.method === "ACK" ? undefined : { cancelled: false } as ServerTransaction;
-  return newContext(msg, inbound(iface, source, text), tx);
+  return newContext(msg, inbound(side, source, text), tx);
 }

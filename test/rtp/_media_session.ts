@@ -2,7 +2,7 @@
  * Media session records for testing rtp/'s pure functions without sockets: SDP parsed from a few
  * lines, messages as MediaMessage literals, and legs on sockets that must never be used.
  */
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import type { RelaySocket } from "../../rtp/packet/backend.ts";
 import type { Leg } from "../../rtp/packet/leg.ts";
 import type { MediaMessage } from "../../rtp/relay_types.ts";
@@ -31,10 +31,10 @@ export function sdp(address: string, streams: readonly (readonly [string, number
 }
 
 /** A pair of legs as the relay opens them for one stream: caller's side, callee's side. */
-export function legs(roles: readonly [Role, Role], port: number): readonly [Leg, Leg] {
+export function legs(sides: readonly [Side, Side], port: number): readonly [Leg, Leg] {
   return [
-    newLeg(roles[0], port, NO_SOCKET, NO_SOCKET),
-    newLeg(roles[1], port + 2, NO_SOCKET, NO_SOCKET),
+    newLeg(sides[0], port, NO_SOCKET, NO_SOCKET),
+    newLeg(sides[1], port + 2, NO_SOCKET, NO_SOCKET),
   ];
 }
 

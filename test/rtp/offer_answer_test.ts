@@ -27,7 +27,7 @@ function offered(offer: Sdp): MediaSession {
   const session = newSession(message(), { sender: 0, from: "external", to: "internal", now: 0 });
   const created: number[] = [];
   for (const st of streamsToOpen(session, offer)) {
-    session.streams[st.index] = newStream(st, { legs: legs(session.roles, 40000), now: 0 });
+    session.streams[st.index] = newStream(st, { legs: legs(session.sides, 40000), now: 0 });
     created.push(st.index);
   }
   applyOffer(session, offer, { party: 0, cseq: 1, method: "INVITE", created, flags: FLAGS });
@@ -80,13 +80,13 @@ Deno.test("newSession() puts the offerer's side first and keeps a reply's To tag
     to: "internal",
     now: 7,
   });
-  assert.deepEqual(fromRequest.roles, ["external", "internal"]);
+  assert.deepEqual(fromRequest.sides, ["external", "internal"]);
   assert.deepEqual([...fromRequest.toTags], []);
   assert.equal(fromRequest.createdAt, 7);
   // An offer in a reply (the INVITE had none) comes from the callee: party 1.
   const reply = message({ kind: "response", status: 183, toTag: "callee" });
   const fromReply = newSession(reply, { sender: 1, from: "internal", to: "external", now: 0 });
-  assert.deepEqual(fromReply.roles, ["external", "internal"]);
+  assert.deepEqual(fromReply.sides, ["external", "internal"]);
   assert.deepEqual([...fromReply.toTags], ["callee"]);
   assert.equal(fromReply.fromTag, "caller");
 });
@@ -95,7 +95,7 @@ Deno.test("streamsToOpen() picks the active m= lines that have no legs yet", () 
   const offer = sdp(PHONE, [["audio", 49170], ["video", 0], ["audio", 49180]]);
   const session = newSession(message(), { sender: 0, from: "external", to: "internal", now: 0 });
   assert.deepEqual(streamsToOpen(session, offer).map((st) => st.index), [0, 2]);
-  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.roles, 40000), now: 0 });
+  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.sides, 40000), now: 0 });
   assert.deepEqual(streamsToOpen(session, offer).map((st) => st.index), [2]);
 });
 
@@ -131,7 +131,7 @@ Deno.test("dropOffer() forgets a failed re-offer's address and returns the strea
   const reoffer = sdp("192.0.2.51", [["audio", 49200], ["video", 49202]]);
   const added = streamsToOpen(session, reoffer);
   assert.deepEqual(added.map((st) => st.index), [1]);
-  session.streams[1] = newStream(added[0]!, { legs: legs(session.roles, 40010), now: 0 });
+  session.streams[1] = newStream(added[0]!, { legs: legs(session.sides, 40010), now: 0 });
   applyOffer(session, reoffer, { party: 0, cseq: 2, method: "INVITE", created: [1], flags: FLAGS });
   assert.deepEqual(dropOffer(session), [session.streams[1]]);
   assert.equal(session.offer, undefined);
@@ -164,7 +164,7 @@ Deno.test("applyAnswer() returns the streams the answer rejected or left out", (
 Deno.test("applyOffer() and applyAnswer() stop latching for an asymmetric party (flag a)", () => {
   const session = newSession(message(), { sender: 0, from: "external", to: "internal", now: 0 });
   const offer = sdp(PHONE, [["audio", 49170]]);
-  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.roles, 40000), now: 0 });
+  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.sides, 40000), now: 0 });
   applyOffer(session, offer, {
     party: 0,
     cseq: 1,
@@ -187,7 +187,7 @@ Deno.test("isRepeatedOffer() knows an answered offer sent again with the same o=
     now: 0,
   });
   const offer = sdp(PBX, [["audio", 20000]]);
-  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.roles, 40000), now: 0 });
+  session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.sides, 40000), now: 0 });
   applyOffer(session, offer, { party: 1, cseq: 1, method: "INVITE", created: [0], flags: FLAGS });
   const ok = message({ kind: "response", status: 200, toTag: "callee" });
   const match = findMatch([session], ok)!;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Role } from "../../config/config.ts";
+import type { Side } from "../../config/config.ts";
 import { MediaRelay } from "../../rtp/relay.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { mediaMessage } from "../../sbc/proxy/media_seam.ts";
@@ -133,7 +133,7 @@ function response(
   return parse(`SIP/2.0 ${status} X\r\n` + headers(d, method, cseq, byCallee, true, body));
 }
 
-function ctx(msg: SipMessage, from: Role, flags = "", inDialog?: boolean): MediaContext {
+function ctx(msg: SipMessage, from: Side, flags = "", inDialog?: boolean): MediaContext {
   return {
     msg: mediaMessage(msg),
     from,

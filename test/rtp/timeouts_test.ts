@@ -16,7 +16,7 @@ function session(confirmed: boolean, directions: readonly string[] = ["a=sendrec
   });
   const offer = sdp("192.0.2.50", directions.map((d, i) => ["audio", 49170 + 2 * i, d] as const));
   for (const st of offer.streams) {
-    s.streams[st.index] = newStream(st, { legs: legs(s.roles, 40000 + 4 * st.index), now: 0 });
+    s.streams[st.index] = newStream(st, { legs: legs(s.sides, 40000 + 4 * st.index), now: 0 });
   }
   s.confirmed = confirmed;
   return s;

@@ -2,7 +2,7 @@
 // refusal line per request the SBC answers by itself; nothing else at info.
 import assert from "node:assert/strict";
 import { configure, type LogRecord, reset } from "@logtape/logtape";
-import type { Role } from "../../../config/config.ts";
+import type { Side } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
 import type { CallTraffic } from "../../../rtp/session.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
@@ -125,17 +125,17 @@ async function setup() {
       traffic: () => deleted ? NONE : TRAFFIC,
     },
   });
-  const receive = async (iface: Role, text: string) => {
+  const receive = async (side: Side, text: string) => {
     const local = {
       proto: "udp" as const,
-      host: iface === "external" ? "127.0.1.1" : "127.0.2.1",
+      host: side === "external" ? "127.0.1.1" : "127.0.2.1",
       port: 5060,
     };
-    const source = iface === "external" ? PHONE : PBX;
+    const source = side === "external" ? PHONE : PBX;
     core.receive({
       data: toBytes(text),
       source,
-      iface,
+      side,
       proto: "udp",
       local,
       connection: undefined,

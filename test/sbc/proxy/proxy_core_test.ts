@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Role, SipProto } from "../../../config/config.ts";
+import type { Side, SipProto } from "../../../config/config.ts";
 import { getHeader, getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
@@ -13,9 +13,9 @@ const PHONE_PRIVATE = "10.0.0.5";
 const EXT_RR = "<sip:127.0.1.1:5060;lr>";
 const INT_RR = "<sip:127.0.2.1:5060;lr>";
 
-function assertTo(s: Sent | undefined, iface: Role, dest: Peer): Sent {
+function assertTo(s: Sent | undefined, side: Side, dest: Peer): Sent {
   assert.ok(s, "a message was sent");
-  assert.equal(s.target.iface, iface);
+  assert.equal(s.target.side, side);
   assert.deepEqual(s.target.dest, dest);
   return s;
 }
@@ -270,7 +270,7 @@ Deno.test("ProxyCore answers 408 upstream when the PBX never answers", async () 
   env.clock.advance(TIMER.B - 1);
   const retransmitted = env.take();
   assert.equal(retransmitted.length, 6, "Timer A retransmissions to the PBX");
-  assert.ok(retransmitted.every((s) => s.msg.method === "INVITE" && s.target.iface === "internal"));
+  assert.ok(retransmitted.every((s) => s.msg.method === "INVITE" && s.target.side === "internal"));
   env.clock.advance(1);
   const [timeout, ...rest] = env.take();
   const t = assertTo(timeout, "external", PHONE).msg;
@@ -541,7 +541,7 @@ Deno.test("ProxyCore answers 487 when a CANCEL arrives before the INVITE was rel
     "200 CANCEL",
     "487 INVITE",
   ]);
-  assert.ok(out.every((s) => s.target.iface === "external"), "nothing went to the PBX");
+  assert.ok(out.every((s) => s.target.side === "external"), "nothing went to the PBX");
   env.core.close();
   assert.equal(env.clock.pending, 0);
 });

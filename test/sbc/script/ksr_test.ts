@@ -17,8 +17,8 @@ const K = KSR as any;
 /** What KSR functions log: the script category. */
 const SCRIPT_LOGS = { category: ["edgesbc", "script"] };
 
-function setup(text = request("INVITE"), iface: "external" | "internal" = "external") {
-  const ctx = context(text, iface);
+function setup(text = request("INVITE"), side: "external" | "internal" = "external") {
+  const ctx = context(text, side);
   const { actions, calls } = fakeActions();
   const run = makeRun("request", ctx, actions, { functions: ["on_fail", "on_branch"] });
   return { ctx, actions, calls, run };

@@ -19,7 +19,7 @@ Deno.test("renderScriptingDocs() matches the generated part of docs/scripting.md
     page.slice(begin + DOCS_BEGIN.length, end).trim(),
     renderScriptingDocs(),
     "docs/scripting.md is stale: run " +
-      "`deno run --allow-read --allow-write sbc/script_docs.ts docs/scripting.md`",
+      "`deno run --allow-read --allow-write sbc/script/script_docs.ts docs/scripting.md`",
   );
   assert.equal(replaceGenerated(page, renderScriptingDocs()), page);
 });

@@ -41,9 +41,9 @@ async function example(name: string): Promise<RoutingScript> {
 async function route(
   script: RoutingScript,
   text = request("INVITE"),
-  iface: "external" | "internal" = "external",
+  side: "external" | "internal" = "external",
 ) {
-  const ctx = context(text, iface);
+  const ctx = context(text, side);
   const { actions, calls } = fakeActions();
   await script.route(ctx, actions);
   return { ctx, calls };
@@ -367,14 +367,14 @@ Deno.test("examples/allow_list.ts refuses unlisted sources with 403", async () =
   env.finish();
   const allowed = coreEnv(script);
   await allowed.receive("external", { host: "127.0.1.2", port: 5060 }, request("INVITE"));
-  assert.deepEqual(allowed.take().map((s) => s.target.iface), ["external", "internal"]);
+  assert.deepEqual(allowed.take().map((s) => s.target.side), ["external", "internal"]);
   allowed.finish();
 });
 
 /** Message text without what differs run to run: branches and our To tags. */
 function normalize(sent: readonly Sent[]): string[] {
   return sent.map((s) =>
-    `${s.target.iface} ${s.target.dest.host}:${s.target.dest.port}\n` +
+    `${s.target.side} ${s.target.dest.host}:${s.target.dest.port}\n` +
     s.text.replace(/branch=z9hG4bKes[0-9a-z]+/g, "branch=X").replace(/tag=es[0-9a-z]+/g, "tag=X")
   );
 }
@@ -413,13 +413,13 @@ Deno.test("examples/bridge.ts routes like the built-in pipeline", async (t) => {
       ]),
     ],
   ];
-  for (const [name, iface, text] of cases) {
+  for (const [name, side, text] of cases) {
     await t.step(name, async () => {
-      const source = iface === "external" ? PHONE : PBX;
+      const source = side === "external" ? PHONE : PBX;
       const builtIn = coreEnv();
-      await builtIn.receive(iface, source, text);
+      await builtIn.receive(side, source, text);
       const scripted = coreEnv(script);
-      await scripted.receive(iface, source, text);
+      await scripted.receive(side, source, text);
       const want = normalize(builtIn.take());
       assert.ok(want.length > 0 || name.startsWith("ACK"), "the pipeline did something");
       assert.deepEqual(normalize(scripted.take()), want);

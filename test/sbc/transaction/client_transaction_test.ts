@@ -40,7 +40,7 @@ function setup(proto: SipProto = "udp", sendResult = true) {
   const { sent, send } = recordingSend(sendResult);
   const clients = new ClientTransactions(clock, send);
   const target: SendTarget = {
-    iface: "internal",
+    side: "internal",
     proto,
     dest: { host: "127.0.2.10", port: 5060 },
     connection: undefined,

@@ -36,7 +36,7 @@ function setup(proto: SipProto = "udp") {
   const { sent, send } = recordingSend();
   const servers = new ServerTransactions(clock, send);
   const replyTo: SendTarget = {
-    iface: "external",
+    side: "external",
     proto,
     dest: { host: "192.0.2.50", port: 5062 },
     connection: undefined,

@@ -22,8 +22,8 @@ Deno.test("Transport.start() says which socket is taken", async () => {
   const taken = Deno.listenDatagram({ transport: "udp", hostname: "127.0.1.1", port: PORT });
   const transport = new Transport({
     sockets: [
-      { iface: "internal", address: { proto: "udp", host: "127.0.2.1", port: PORT } },
-      { iface: "external", address: { proto: "udp", host: "127.0.1.1", port: PORT } },
+      { side: "internal", address: { proto: "udp", host: "127.0.2.1", port: PORT } },
+      { side: "external", address: { proto: "udp", host: "127.0.1.1", port: PORT } },
     ],
     tcpIdleTimeout: 1000,
   });

@@ -11,8 +11,8 @@ const dec = new TextDecoder();
 function startTransport(onMessage: (i: Inbound) => void, tcpIdleTimeout = 60_000): Transport {
   const transport = new Transport({
     sockets: [
-      { iface: "external", address: { proto: "udp", host: HOST, port: PORT } },
-      { iface: "external", address: { proto: "tcp", host: HOST, port: PORT } },
+      { side: "external", address: { proto: "udp", host: HOST, port: PORT } },
+      { side: "external", address: { proto: "tcp", host: HOST, port: PORT } },
     ],
     tcpIdleTimeout,
   });
@@ -47,10 +47,10 @@ Deno.test("Transport delivers a UDP datagram with its source and sends from the 
     assert.equal(text, OPTIONS);
     assert.deepEqual(inbound.source, { host: "127.0.3.10", port: PORT + 1 });
     assert.equal(inbound.proto, "udp");
-    assert.equal(inbound.iface, "external");
+    assert.equal(inbound.side, "external");
     assert.ok(
       await transport.send(
-        { iface: "external", proto: "udp", dest: inbound.source, connection: undefined },
+        { side: "external", proto: "udp", dest: inbound.source, connection: undefined },
         enc.encode("pong"),
       ),
     );
@@ -82,7 +82,7 @@ Deno.test("Transport frames TCP messages split across writes and replies over th
     const inbound = first!;
     assert.equal(inbound.proto, "tcp");
     const sent = await transport.send(
-      { iface: "external", proto: "tcp", dest: inbound.source, connection: inbound.connection },
+      { side: "external", proto: "tcp", dest: inbound.source, connection: inbound.connection },
       enc.encode("pong"),
     );
     assert.ok(sent);
