@@ -5,16 +5,12 @@ import {
   callRecord,
   refusalProperties,
 } from "../../../sbc/proxy/call_log.ts";
-import { parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/message.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
-function parse(text: string): SipMessage {
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
-}
-
+/** An INVITE from `from` (given its tag a1) to `to`; the log takes users from these. */
 function invite(from: string, to: string): SipMessage {
-  return parse([
+  return parse(sip([
     "INVITE sip:100@127.0.1.1 SIP/2.0",
     "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1",
     "Max-Forwards: 70",
@@ -22,10 +18,7 @@ function invite(from: string, to: string): SipMessage {
     `To: ${to}`,
     "Call-ID: call1@10.0.0.5",
     "CSeq: 1 INVITE",
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n"));
+  ]));
 }
 
 const T0 = Date.UTC(2026, 10, 29, 16, 39, 34, 2);
