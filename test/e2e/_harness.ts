@@ -21,9 +21,11 @@ export const ADDRESS = {
 /** sipp's bundled G.711 A-law capture, 7 s of audio (Debian package sip-tester). */
 export const G711A_PCAP = "/usr/share/sip-tester/g711a.pcap";
 
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+/** The repository's root directory (ends in "/"): where `main.ts` runs from. */
+export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 const SCENARIO_DIR = new URL("./scenarios/", import.meta.url).pathname;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
+/** EDGESBC_E2E_KEEP=1 keeps the temporary files of a run (configs, logs, sipp traces). */
+export const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
 const SIP_PORT_BASE = 15060;
 const PORTS_PER_TEST = 20;
 const MEDIA_PORT_BASE = 30000;
@@ -584,8 +586,14 @@ export async function adminGet(ports: Ports, path: string): Promise<unknown> {
   return await response.json();
 }
 
+// ---------------------------------------------------------------- time
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** A promise resolving to `value` after `ms`, with a way to cancel the timer. */
-function timer<T>(ms: number, value: T): { promise: Promise<T>; clear(): void } {
+export function timer<T>(ms: number, value: T): { promise: Promise<T>; clear(): void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<T>((resolve) => {
     id = setTimeout(() => resolve(value), ms);

@@ -5,16 +5,16 @@
  */
 import {
   ADDRESS,
+  KEEP_FILES,
   type Ports,
+  REPO_ROOT,
   type Sbc,
   sbcConfig,
+  sleep,
   type StartSbcOptions,
   type Transport,
   withSbc,
 } from "./_harness.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
 
 /** A second PBX (failover target) and callers on other external addresses. */
 export const OTHER_ADDRESS = {
@@ -117,10 +117,6 @@ export async function waitForLog(
     if (pattern.test(text) || Date.now() > deadline) return text;
     await sleep(50);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

@@ -6,16 +6,16 @@ import {
   ADDRESS,
   assertAllCallsSucceeded,
   type Ports,
+  REPO_ROOT,
   runSipp,
   sbcConfig,
   type SbcLaunch,
+  sleep,
   startSippServer,
   usingPorts,
   withSbc,
 } from "./_harness.ts";
-import { sleep, waitForLog } from "./_script.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+import { waitForLog } from "./_script.ts";
 
 /** main.ts from source with these variables added to the environment. */
 function withEnv(vars: Record<string, string>): SbcLaunch {

@@ -7,8 +7,10 @@ import {
   ADDRESS,
   assertAllCallsSucceeded,
   headerValues,
+  KEEP_FILES,
   type Ports,
   received,
+  REPO_ROOT,
   runSipp,
   sbcConfig,
   type SbcLaunch,
@@ -27,10 +29,8 @@ import {
   withSbcPbxStandIn,
 } from "../e2e/_script.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const SEED_CFG = `${ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
-const SEED_RTPPROXY = `${ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
+const SEED_CFG = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
+const SEED_RTPPROXY = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
 
 /**
  * Everything the launcher runs from PATH on first start (it is a `#!/bin/sh` script): coreutils,
@@ -73,7 +73,7 @@ function packed(): Promise<Packed> {
   packing ??= (async () => {
     const path = `${BUILD_DIR}/edgesbc`;
     const out = await output(Deno.execPath(), ["task", "--quiet", "pack", "--output", path], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       timeoutMs: 180_000,
     });
     assert.equal(out.code, 0, `deno task pack failed:\n${out.stdout}${out.stderr}`);
