@@ -10,6 +10,10 @@
  * `-trace_msg`, `-trace_err`), each named explicitly so no pid-based name has to be guessed.
  */
 
+import { REPO_ROOT } from "../kit/run_main.ts";
+
+export { REPO_ROOT };
+
 export const ADDRESS = {
   phone: "127.0.1.10",
   external: "127.0.1.1",
@@ -21,8 +25,6 @@ export const ADDRESS = {
 /** sipp's bundled G.711 A-law capture, 7 s of audio (Debian package sip-tester). */
 export const G711A_PCAP = "/usr/share/sip-tester/g711a.pcap";
 
-/** The repository's root directory (ends in "/"): where `main.ts` runs from. */
-export const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 const SCENARIO_DIR = new URL("./scenarios/", import.meta.url).pathname;
 /** EDGESBC_E2E_KEEP=1 keeps the temporary files of a run (configs, logs, sipp traces). */
 export const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";

@@ -72,27 +72,7 @@ export async function bridgeAddingHeader(line: string): Promise<string> {
   );
 }
 
-// ---------------------------------------------------------------- main.ts subcommands
-
-export interface MainResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `main.ts <args>` to completion (bounded) from the repository root. */
-export async function runMain(args: string[], timeoutMs = 20_000): Promise<MainResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
+// ---------------------------------------------------------------- the admin API
 
 /** `POST /api/reload` on the test's admin port: the HTTP status and the JSON body. */
 export async function postReload(

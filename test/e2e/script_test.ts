@@ -1,6 +1,7 @@
 // End to end: routing scripts (examples/*.ts and variants) carrying calls between sipp peers,
 // hot reload under load, and scripts that fail.
 import assert from "node:assert/strict";
+import { runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
@@ -20,7 +21,6 @@ import {
   OTHER_ADDRESS,
   postReload,
   replaceOnce,
-  runMain,
   scriptConfig,
   tempDir,
   waitForLog,
@@ -80,7 +80,7 @@ Deno.test("a routing script that does not compile fails check and startup with i
   const checked = await runMain(["check", "-c", config]);
   assert.notEqual(checked.code, 0, `check -c accepted a broken script:\n${checked.stdout}`);
   assert.ok(checked.stderr.includes(where), `no ${where} in:\n${checked.stderr}`);
-  const run = await runMain(["run", "-c", config], 15_000);
+  const run = await runMain(["run", "-c", config], { timeoutMs: 15_000 });
   assert.notEqual(run.code, 0, `the SBC started with a broken script:\n${run.stdout}${run.stderr}`);
   const output = run.stdout + run.stderr;
   assert.ok(output.includes(where), `no ${where} in:\n${output}`);

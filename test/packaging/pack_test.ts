@@ -3,6 +3,7 @@
 // few POSIX tools the launcher uses. Packing is slow, so one artifact serves every test here.
 // Port blocks 40–41.
 import assert from "node:assert/strict";
+import { type MainResult, runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
@@ -21,10 +22,8 @@ import {
 import { waitForMediaStats } from "../e2e/_media.ts";
 import {
   exampleScript,
-  type MainResult,
   OTHER_ADDRESS,
   replaceOnce,
-  runMain,
   scriptConfig,
   withSbcPbxStandIn,
 } from "../e2e/_script.ts";
