@@ -63,6 +63,33 @@ export function replaceOnce(text: string, search: string | RegExp, replacement: 
   return text.replace(search, replacement);
 }
 
+/** Where the second PBX of a failover test listens (sipp options): same ports, another address. */
+export function backupPbx(ports: Ports) {
+  return {
+    role: "pbx" as const,
+    ports,
+    at: {
+      ip: OTHER_ADDRESS.backupPbx,
+      port: ports.pbx,
+      mediaPort: ports.pbxMedia,
+      controlPort: ports.sbc + 6,
+    },
+  };
+}
+
+/** Writes `dir`/failover.ts: examples/failover.ts with BACKUP_PBX at `backupPbx(ports)`. */
+export async function failoverScript(ports: Ports, dir: string): Promise<string> {
+  const { at } = backupPbx(ports);
+  const text = replaceOnce(
+    await exampleScript("failover.ts"),
+    /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
+    `const BACKUP_PBX = "sip:${at.ip}:${at.port}";`,
+  );
+  const path = `${dir}/failover.ts`;
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
 /** The bridge example with one header appended to every request it relays. */
 export async function bridgeAddingHeader(line: string): Promise<string> {
   return replaceOnce(

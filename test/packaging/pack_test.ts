@@ -9,7 +9,6 @@ import {
   assertAllCallsSucceeded,
   headerValues,
   KEEP_FILES,
-  type Ports,
   received,
   REPO_ROOT,
   runSipp,
@@ -20,13 +19,7 @@ import {
   withSbc,
 } from "../e2e/_harness.ts";
 import { waitForMediaStats } from "../e2e/_media.ts";
-import {
-  exampleScript,
-  OTHER_ADDRESS,
-  replaceOnce,
-  scriptConfig,
-  withSbcPbxStandIn,
-} from "../e2e/_script.ts";
+import { backupPbx, failoverScript, scriptConfig, withSbcPbxStandIn } from "../e2e/_script.ts";
 
 const SEED_CFG = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
 const SEED_RTPPROXY = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
@@ -293,33 +286,11 @@ Deno.test("the packed file runs --version, check, import, a call with RTP and ct
   });
 });
 
-/** examples/failover.ts with its backup PBX at this test's second sipp. */
-function backupPbx(ports: Ports) {
-  return {
-    role: "pbx" as const,
-    ports,
-    at: {
-      ip: OTHER_ADDRESS.backupPbx,
-      port: ports.pbx,
-      mediaPort: ports.pbxMedia,
-      controlPort: ports.sbc + 6,
-    },
-  };
-}
-
 Deno.test("the packed file loads examples/failover.ts and tries the backup PBX when the first answers 503", async () => {
   const ports = usingPorts(41);
   await using host = await newHost("failover");
   const backup = backupPbx(ports);
-  const script = `${host.dir}/failover.ts`;
-  await Deno.writeTextFile(
-    script,
-    replaceOnce(
-      await exampleScript("failover.ts"),
-      /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
-      `const BACKUP_PBX = "sip:${backup.at.ip}:${backup.at.port}";`,
-    ),
-  );
+  const script = await failoverScript(ports, host.dir);
   const configToml = scriptConfig(ports, script);
   const config = `${host.dir}/edgesbc.toml`;
   await Deno.writeTextFile(config, configToml);
