@@ -549,6 +549,36 @@ export function assertAllCallsSucceeded(calls: number, runs: Record<string, Sipp
   );
 }
 
+/**
+ * One call with RTP both ways through the SBC: the phone plays sipp's G.711 capture (236 packets)
+ * and hangs up 7.5 s after the ACK; the PBX answers and echoes every packet (`-rtp_echo`). Asserts
+ * both ends succeeded and returns what each saw.
+ */
+export async function echoedAudioCall(
+  ports: Ports,
+  options: { phoneArgs?: string[] } = {},
+): Promise<{ phone: SippResult; pbx: SippResult }> {
+  await using server = await startSippServer({
+    scenario: "uas-answer-audio-expect-bye.xml",
+    role: "pbx",
+    ports,
+    calls: 1,
+    args: ["-rtp_echo"],
+  });
+  const phone = await runSipp({
+    scenario: "uac-call-plays-pcap-audio.xml",
+    role: "phone",
+    ports,
+    remote: `${ADDRESS.external}:${ports.sbc}`,
+    calls: 1,
+    ...(options.phoneArgs && { args: options.phoneArgs }),
+    timeoutMs: 20_000,
+  });
+  const pbx = await server.wait(5_000);
+  assertAllCallsSucceeded(1, { phone, PBX: pbx });
+  return { phone, pbx };
+}
+
 async function waitUntilListening(
   ip: string,
   port: number,

@@ -6,6 +6,7 @@ import { type MainResult, runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
+  echoedAudioCall,
   type Ports,
   runSipp,
   sbcConfig,
@@ -63,23 +64,7 @@ async function busyCall(ports: Ports): Promise<void> {
 Deno.test("a call with RTP both ways logs one call.end line at the default level: times, BYE side, RTP per direction", async () => {
   const ports = usingPorts(45);
   await withSbc({ ports }, async (sbc) => {
-    await using pbx = await startSippServer({
-      scenario: "uas-answer-audio-expect-bye.xml",
-      role: "pbx",
-      ports,
-      calls: 1,
-      args: ["-rtp_echo"],
-    });
-    const phone = await runSipp({
-      scenario: "uac-call-plays-pcap-audio.xml",
-      role: "phone",
-      ports,
-      remote: `${ADDRESS.external}:${ports.sbc}`,
-      calls: 1,
-      args: ["-s", "alice"],
-      timeoutMs: 20_000,
-    });
-    assertAllCallsSucceeded(1, { phone, PBX: await pbx.wait(5_000) });
+    await echoedAudioCall(ports, { phoneArgs: ["-s", "alice"] });
     const log = await waitForLog(() => sbc.logs(), /call\.end/);
 
     // at info: the start-up lines and the call's one line, nothing per message

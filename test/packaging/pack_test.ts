@@ -7,6 +7,7 @@ import { type MainResult, runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
+  echoedAudioCall,
   headerValues,
   KEEP_FILES,
   received,
@@ -230,22 +231,7 @@ Deno.test("the packed file runs --version, check, import, a call with RTP and ct
 
   // a call with RTP both ways through the packed SBC
   await withSbc({ ports, launch: host.launch }, async (sbc) => {
-    await using pbx = await startSippServer({
-      scenario: "uas-answer-audio-expect-bye.xml",
-      role: "pbx",
-      ports,
-      calls: 1,
-      args: ["-rtp_echo"],
-    });
-    const phone = await runSipp({
-      scenario: "uac-call-plays-pcap-audio.xml",
-      role: "phone",
-      ports,
-      remote: `${ADDRESS.external}:${ports.sbc}`,
-      calls: 1,
-      timeoutMs: 20_000,
-    });
-    assertAllCallsSucceeded(1, { phone, PBX: await pbx.wait(5_000) });
+    await echoedAudioCall(ports);
     const media = await waitForMediaStats(
       ports,
       (m) => m.sessions === 0 && m.portsInUse === 0,
