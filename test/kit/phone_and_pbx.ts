@@ -59,13 +59,15 @@ export function request(method: string, options: RequestOptions = {}): string {
 
 /**
  * The PBX's answer to a request it got from the SBC: Record-Route copied, To tag `pbx1` (not on
- * 100), the PBX's Contact on 180 and 2xx unless `headers` bring one, then `headers`.
+ * 100), the PBX's Contact on 180 and 2xx unless `headers` bring one, then `headers`, then `body`
+ * (give its Content-Type in `headers`).
  */
 export function answer(
   req: SipMessage,
   status: number,
   reason: string,
   headers: readonly (readonly [string, string])[] = [],
+  body = "",
 ): string {
   const contact = (status === 180 || (status >= 200 && status < 300)) &&
       !headers.some(([name]) => name.toLowerCase() === "contact")
@@ -78,5 +80,6 @@ export function answer(
       ...contact,
       ...headers,
     ],
+    body,
   });
 }
