@@ -6,6 +6,7 @@ import {
   refusalProperties,
 } from "../../../sbc/proxy/call_log.ts";
 import type { SipMessage } from "../../../sbc/message/message.ts";
+import { PHONE } from "../../kit/phone_and_pbx.ts";
 import { parse, sip } from "../../kit/sip_text.ts";
 
 /** An INVITE from `from` (given its tag a1) to `to`; the log takes users from these. */
@@ -91,7 +92,7 @@ Deno.test("refusalProperties() names the request, where it came from and the ans
   assert.deepEqual(
     refusalProperties(msg, {
       side: "external",
-      source: { host: "192.0.2.50", port: 5062 },
+      source: PHONE,
       status: 503,
       reason: "Media ports exhausted",
     }),
