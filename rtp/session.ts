@@ -82,6 +82,7 @@ export type CallState = typeof CALL_STATE[keyof typeof CALL_STATE];
 
 export interface LegInfo {
   /** The side this party is on (the JSON keeps its first name). */
+  /** The side this party is on (the JSON keeps its first name). */
   readonly role: Side;
   readonly localPort: number;
   /** SDP address of the party, "host:port"; null when it must not be sent to. */

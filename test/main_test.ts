@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
 import { type AdminSource, handleAdmin } from "../sbc/admin/admin_server.ts";
 import { readGitCommit, VERSION } from "../sbc/admin/build_info.ts";
+import { runMain } from "./kit/run_main.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function runMain(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-net=127.0.0.1", MAIN, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
+/** `main.ts <args>` with only the permissions these commands need. */
+const main = (...args: string[]) =>
+  runMain(args, { permissions: ["--allow-read", "--allow-net=127.0.0.1"] });
 
 async function withFile(text: string, fn: (path: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -49,7 +34,7 @@ address = "udp:127.0.2.10:5060"
 
 Deno.test("main.ts check prints the resolved config and exits 0", async () => {
   await withFile(GOOD, async (path) => {
-    const { code, stdout, stderr } = await runMain("check", "-c", path);
+    const { code, stdout, stderr } = await main("check", "-c", path);
     assert.equal(stderr, "");
     assert.equal(code, 0);
     assert.match(stdout, /\[interfaces\.external\]\nrole = "external"\n/);
@@ -61,7 +46,7 @@ Deno.test("main.ts check prints FILE:LINE: message and exits 2 on a bad config",
   await withFile(
     GOOD.replace('media = "127.0.2.1"', 'media = "127.0.2.1"\ncolour = "red"'),
     async (path) => {
-      const { code, stdout, stderr } = await runMain("check", "-c", path);
+      const { code, stdout, stderr } = await main("check", "-c", path);
       assert.equal(code, 2);
       assert.equal(stdout, "");
       assert.equal(
@@ -74,7 +59,7 @@ Deno.test("main.ts check prints FILE:LINE: message and exits 2 on a bad config",
 });
 
 Deno.test("main.ts check reports an unreadable file and exits 2", async () => {
-  const { code, stderr } = await runMain("check", "-c", "/nonexistent/edge.toml");
+  const { code, stderr } = await main("check", "-c", "/nonexistent/edge.toml");
   assert.equal(code, 2);
   assert.match(stderr, /^\/nonexistent\/edge\.toml: cannot read: /);
 });
@@ -89,7 +74,7 @@ Deno.test("main.ts exits 2 with a usage line on bad arguments", async (t) => {
   ] as const;
   for (const [args, expected] of cases) {
     await t.step(args.join(" ") || "(no arguments)", async () => {
-      const { code, stderr } = await runMain(...args);
+      const { code, stderr } = await main(...args);
       assert.equal(code, 2);
       assert.ok(stderr.includes(expected), stderr);
       assert.match(stderr, /Usage: edgesbc /);
@@ -98,14 +83,14 @@ Deno.test("main.ts exits 2 with a usage line on bad arguments", async (t) => {
 });
 
 Deno.test("main.ts --help prints usage and exits 0", async () => {
-  const { code, stdout } = await runMain("--help");
+  const { code, stdout } = await main("--help");
   assert.equal(code, 0);
   assert.match(stdout, /^Usage: edgesbc COMMAND/);
   assert.match(stdout, /edgesbc check -c FILE/);
 });
 
 Deno.test("main.ts --version prints edgesbc's version, the commit, Deno and V8", async () => {
-  const { code, stdout, stderr } = await runMain("--version");
+  const { code, stdout, stderr } = await main("--version");
   assert.equal(stderr, "");
   assert.equal(code, 0);
   const commit = readGitCommit(new URL("..", import.meta.url));
@@ -131,13 +116,13 @@ Deno.test("main.ts import prints a TOML config that check accepts", async (t) =>
   };
   for (const [name, form] of Object.entries(forms)) {
     await t.step(name, async () => {
-      const imported = await runMain("import", "--kamailio", SEED_CFG, ...form);
+      const imported = await main("import", "--kamailio", SEED_CFG, ...form);
       assert.equal(imported.code, 0, imported.stderr);
       assert.match(imported.stdout, /^\[interfaces\.external\]$/m);
       // Choices are reported on stderr, one per line, never on stdout.
       assert.match(imported.stderr, /^edgesbc import: .*names no transport/m);
       await withFile(imported.stdout, async (path) => {
-        const checked = await runMain("check", "-c", path);
+        const checked = await main("check", "-c", path);
         assert.equal(checked.stderr, "");
         assert.equal(checked.code, 0);
         assert.match(checked.stdout, /\nadvertise = "1\.1\.1\.1"\n/);
@@ -149,13 +134,13 @@ Deno.test("main.ts import prints a TOML config that check accepts", async (t) =>
 
 Deno.test("main.ts import exits 2 when a file cannot be read", async (t) => {
   await t.step("--kamailio", async () => {
-    const { code, stdout, stderr } = await runMain("import", "--kamailio", "/nonexistent.cfg");
+    const { code, stdout, stderr } = await main("import", "--kamailio", "/nonexistent.cfg");
     assert.equal(code, 2);
     assert.equal(stdout, "");
     assert.match(stderr, /^\/nonexistent\.cfg: cannot read: /);
   });
   await t.step("--rtpproxy-file", async () => {
-    const { code, stderr } = await runMain(
+    const { code, stderr } = await main(
       "import",
       "--kamailio",
       SEED_CFG,
@@ -166,7 +151,7 @@ Deno.test("main.ts import exits 2 when a file cannot be read", async (t) => {
     assert.match(stderr, /^\/nonexistent\.args: cannot read: /);
   });
   await t.step("no --kamailio", async () => {
-    const { code, stderr } = await runMain("import");
+    const { code, stderr } = await main("import");
     assert.equal(code, 2);
     assert.match(stderr, /--kamailio CFG is required/);
   });
@@ -181,7 +166,7 @@ function freePort(): number {
 
 Deno.test("main.ts ctl exits 3 naming the address when no instance answers", async () => {
   const port = freePort();
-  const { code, stdout, stderr } = await runMain("ctl", "stats", "--admin", `127.0.0.1:${port}`);
+  const { code, stdout, stderr } = await main("ctl", "stats", "--admin", `127.0.0.1:${port}`);
   assert.equal(code, 3);
   assert.equal(stdout, "");
   assert.ok(
@@ -205,12 +190,12 @@ Deno.test("main.ts ctl prints the answer; exit 0 on 2xx, 1 otherwise", async () 
   );
   const admin = `127.0.0.1:${server.addr.port}`;
   try {
-    const stats = await runMain("ctl", "stats", "--admin", admin);
+    const stats = await main("ctl", "stats", "--admin", admin);
     assert.equal(stats.code, 0, stats.stderr);
     assert.deepEqual(JSON.parse(stats.stdout), { calls: 2 });
-    const calls = await runMain("ctl", "calls", "--admin", admin);
+    const calls = await main("ctl", "calls", "--admin", admin);
     assert.deepEqual(JSON.parse(calls.stdout), [{ callId: "a@b" }]);
-    const reload = await runMain("ctl", "reload", "--admin", admin);
+    const reload = await main("ctl", "reload", "--admin", admin);
     assert.equal(reload.code, 1);
     assert.deepEqual(JSON.parse(reload.stdout), {
       ok: false,
@@ -225,12 +210,12 @@ Deno.test("main.ts ctl prints the answer; exit 0 on 2xx, 1 otherwise", async () 
 Deno.test("main.ts ctl -c FILE asks the admin.listen of that config", async () => {
   const port = freePort();
   await withFile(`${GOOD}\n[admin]\nlisten = "127.0.0.1:${port}"\n`, async (path) => {
-    const { code, stderr } = await runMain("ctl", "calls", "-c", path);
+    const { code, stderr } = await main("ctl", "calls", "-c", path);
     assert.equal(code, 3);
     assert.match(stderr, new RegExp(`http://127\\.0\\.0\\.1:${port}/api/calls`));
   });
   await withFile(GOOD, async (path) => {
-    const { code, stderr } = await runMain("ctl", "calls", "-c", path);
+    const { code, stderr } = await main("ctl", "calls", "-c", path);
     assert.equal(code, 1);
     assert.match(stderr, /has no admin\.listen/);
   });

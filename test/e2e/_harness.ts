@@ -10,6 +10,10 @@
  * `-trace_msg`, `-trace_err`), each named explicitly so no pid-based name has to be guessed.
  */
 
+import { REPO_ROOT } from "../kit/run_main.ts";
+
+export { REPO_ROOT };
+
 export const ADDRESS = {
   phone: "127.0.1.10",
   external: "127.0.1.1",
@@ -21,9 +25,9 @@ export const ADDRESS = {
 /** sipp's bundled G.711 A-law capture, 7 s of audio (Debian package sip-tester). */
 export const G711A_PCAP = "/usr/share/sip-tester/g711a.pcap";
 
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
 const SCENARIO_DIR = new URL("./scenarios/", import.meta.url).pathname;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
+/** EDGESBC_E2E_KEEP=1 keeps the temporary files of a run (configs, logs, sipp traces). */
+export const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
 const SIP_PORT_BASE = 15060;
 const PORTS_PER_TEST = 20;
 const MEDIA_PORT_BASE = 30000;
@@ -545,6 +549,36 @@ export function assertAllCallsSucceeded(calls: number, runs: Record<string, Sipp
   );
 }
 
+/**
+ * One call with RTP both ways through the SBC: the phone plays sipp's G.711 capture (236 packets)
+ * and hangs up 7.5 s after the ACK; the PBX answers and echoes every packet (`-rtp_echo`). Asserts
+ * both ends succeeded and returns what each saw.
+ */
+export async function echoedAudioCall(
+  ports: Ports,
+  options: { phoneArgs?: string[] } = {},
+): Promise<{ phone: SippResult; pbx: SippResult }> {
+  await using server = await startSippServer({
+    scenario: "uas-answer-audio-expect-bye.xml",
+    role: "pbx",
+    ports,
+    calls: 1,
+    args: ["-rtp_echo"],
+  });
+  const phone = await runSipp({
+    scenario: "uac-call-plays-pcap-audio.xml",
+    role: "phone",
+    ports,
+    remote: `${ADDRESS.external}:${ports.sbc}`,
+    calls: 1,
+    ...(options.phoneArgs && { args: options.phoneArgs }),
+    timeoutMs: 20_000,
+  });
+  const pbx = await server.wait(5_000);
+  assertAllCallsSucceeded(1, { phone, PBX: pbx });
+  return { phone, pbx };
+}
+
 async function waitUntilListening(
   ip: string,
   port: number,
@@ -584,8 +618,14 @@ export async function adminGet(ports: Ports, path: string): Promise<unknown> {
   return await response.json();
 }
 
+// ---------------------------------------------------------------- time
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** A promise resolving to `value` after `ms`, with a way to cancel the timer. */
-function timer<T>(ms: number, value: T): { promise: Promise<T>; clear(): void } {
+export function timer<T>(ms: number, value: T): { promise: Promise<T>; clear(): void } {
   let id: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<T>((resolve) => {
     id = setTimeout(() => resolve(value), ms);

@@ -4,7 +4,7 @@
  * tshark, the admin API's media view, and the SBC configs the media tests need. The SIP side of
  * those peers is in _sip_peer.ts.
  */
-import { ADDRESS, adminGet, type Ports } from "./_harness.ts";
+import { ADDRESS, adminGet, type Ports, sleep, timer } from "./_harness.ts";
 
 // ---------------------------------------------------------------- config
 
@@ -448,13 +448,13 @@ export async function startCapture(filter: string, maxSeconds: number): Promise<
       await ready;
       return parseCapture(await stdout);
     })();
-  const timeout = sleepCancellable(10_000);
+  const timeout = timer(10_000, "timeout" as const);
   const first = await Promise.race([
     capturing.then(() => "ready" as const),
     child.status.then(() => "exited" as const),
-    timeout.promise.then(() => "timeout" as const),
+    timeout.promise,
   ]);
-  timeout.cancel();
+  timeout.clear();
   if (first !== "ready") {
     await stop();
     throw new Error(`tshark did not start capturing (${first}): ${stderrText.trim()}`);
@@ -475,16 +475,4 @@ function parseCapture(text: string): CapturedPacket[] {
       seq: Number(seq),
     };
   });
-}
-
-// ---------------------------------------------------------------- time
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function sleepCancellable(ms: number): { promise: Promise<void>; cancel(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const promise = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
-  return { promise, cancel: () => clearTimeout(timer) };
 }

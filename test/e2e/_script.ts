@@ -5,16 +5,16 @@
  */
 import {
   ADDRESS,
+  KEEP_FILES,
   type Ports,
+  REPO_ROOT,
   type Sbc,
   sbcConfig,
+  sleep,
   type StartSbcOptions,
   type Transport,
   withSbc,
 } from "./_harness.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
 
 /** A second PBX (failover target) and callers on other external addresses. */
 export const OTHER_ADDRESS = {
@@ -63,6 +63,33 @@ export function replaceOnce(text: string, search: string | RegExp, replacement: 
   return text.replace(search, replacement);
 }
 
+/** Where the second PBX of a failover test listens (sipp options): same ports, another address. */
+export function backupPbx(ports: Ports) {
+  return {
+    role: "pbx" as const,
+    ports,
+    at: {
+      ip: OTHER_ADDRESS.backupPbx,
+      port: ports.pbx,
+      mediaPort: ports.pbxMedia,
+      controlPort: ports.sbc + 6,
+    },
+  };
+}
+
+/** Writes `dir`/failover.ts: examples/failover.ts with BACKUP_PBX at `backupPbx(ports)`. */
+export async function failoverScript(ports: Ports, dir: string): Promise<string> {
+  const { at } = backupPbx(ports);
+  const text = replaceOnce(
+    await exampleScript("failover.ts"),
+    /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
+    `const BACKUP_PBX = "sip:${at.ip}:${at.port}";`,
+  );
+  const path = `${dir}/failover.ts`;
+  await Deno.writeTextFile(path, text);
+  return path;
+}
+
 /** The bridge example with one header appended to every request it relays. */
 export async function bridgeAddingHeader(line: string): Promise<string> {
   return replaceOnce(
@@ -72,27 +99,7 @@ export async function bridgeAddingHeader(line: string): Promise<string> {
   );
 }
 
-// ---------------------------------------------------------------- main.ts subcommands
-
-export interface MainResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `main.ts <args>` to completion (bounded) from the repository root. */
-export async function runMain(args: string[], timeoutMs = 20_000): Promise<MainResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(timeoutMs),
-  }).output();
-  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
+// ---------------------------------------------------------------- the admin API
 
 /** `POST /api/reload` on the test's admin port: the HTTP status and the JSON body. */
 export async function postReload(
@@ -117,10 +124,6 @@ export async function waitForLog(
     if (pattern.test(text) || Date.now() > deadline) return text;
     await sleep(50);
   }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

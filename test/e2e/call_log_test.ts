@@ -2,20 +2,21 @@
 // and formats EDGESBC_LOG and EDGESBC_LOG_FORMAT choose, every line on stderr, and a start-up
 // that fails on a taken port saying which. Port blocks 45–48.
 import assert from "node:assert/strict";
+import { type MainResult, runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
+  echoedAudioCall,
   type Ports,
   runSipp,
   sbcConfig,
   type SbcLaunch,
+  sleep,
   startSippServer,
   usingPorts,
   withSbc,
 } from "./_harness.ts";
-import { sleep, waitForLog } from "./_script.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+import { tempDir, waitForLog } from "./_script.ts";
 
 /** main.ts from source with these variables added to the environment. */
 function withEnv(vars: Record<string, string>): SbcLaunch {
@@ -63,23 +64,7 @@ async function busyCall(ports: Ports): Promise<void> {
 Deno.test("a call with RTP both ways logs one call.end line at the default level: times, BYE side, RTP per direction", async () => {
   const ports = usingPorts(45);
   await withSbc({ ports }, async (sbc) => {
-    await using pbx = await startSippServer({
-      scenario: "uas-answer-audio-expect-bye.xml",
-      role: "pbx",
-      ports,
-      calls: 1,
-      args: ["-rtp_echo"],
-    });
-    const phone = await runSipp({
-      scenario: "uac-call-plays-pcap-audio.xml",
-      role: "phone",
-      ports,
-      remote: `${ADDRESS.external}:${ports.sbc}`,
-      calls: 1,
-      args: ["-s", "alice"],
-      timeoutMs: 20_000,
-    });
-    assertAllCallsSucceeded(1, { phone, PBX: await pbx.wait(5_000) });
+    await echoedAudioCall(ports, { phoneArgs: ["-s", "alice"] });
     const log = await waitForLog(() => sbc.logs(), /call\.end/);
 
     // at info: the start-up lines and the call's one line, nothing per message
@@ -156,27 +141,10 @@ Deno.test("EDGESBC_LOG=warn starts and logs nothing at info; EDGESBC_LOG_FORMAT=
 });
 
 /** `main.ts run -c CONFIG` to its end: exit code and both streams apart. */
-async function runSbcOnce(
-  ports: Ports,
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "edgesbc-e2e-log-" });
-  try {
-    await Deno.writeTextFile(`${dir}/config.toml`, sbcConfig(ports));
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "main.ts", "run", "-c", `${dir}/config.toml`],
-      cwd: REPO_ROOT,
-      env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(20_000),
-    }).output();
-    const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-    return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+async function runSbcOnce(ports: Ports, env: Record<string, string> = {}): Promise<MainResult> {
+  using dir = tempDir("log");
+  await Deno.writeTextFile(dir.file("config.toml"), sbcConfig(ports));
+  return await runMain(["run", "-c", dir.file("config.toml")], { env });
 }
 
 Deno.test("an unknown EDGESBC_LOG or EDGESBC_LOG_FORMAT stops the start with one line and exit 2", async () => {

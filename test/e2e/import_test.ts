@@ -12,7 +12,8 @@ import {
   usingPorts,
   withSbc,
 } from "./_harness.ts";
-import { replaceOnce, runMain, tempDir } from "./_script.ts";
+import { runMain } from "../kit/run_main.ts";
+import { replaceOnce, tempDir } from "./_script.ts";
 
 const FIXTURES = "test/fixtures/kamailio";
 

@@ -8,6 +8,7 @@ import {
   headerValues,
   runSipp,
   type SippResult,
+  sleep,
   startSippServer,
   usingPorts,
   withSbc,
@@ -185,10 +186,6 @@ class Sender {
     this.#conn.close();
     await this.#loop;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function callIdOf(text: string): string {

@@ -5,9 +5,11 @@ import assert from "node:assert/strict";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
+  echoedAudioCall,
   type Ports,
   received,
   runSipp,
+  sleep,
   startSippServer,
   usingPorts,
   withSbc,
@@ -21,7 +23,6 @@ import {
   RtpEndpoint,
   sdpBody,
   type SdpOptions,
-  sleep,
   startCapture,
   type UdpAddress,
   viewSdp,
@@ -136,23 +137,7 @@ Deno.test("G.711 from a pcap crosses the relay both ways and never goes directly
     );
     let packets: CapturedPacket[];
     try {
-      await using pbx = await startSippServer({
-        scenario: "uas-answer-audio-expect-bye.xml",
-        role: "pbx",
-        ports,
-        calls: 1,
-        args: ["-rtp_echo"],
-      });
-      const phone = await runSipp({
-        scenario: "uac-call-plays-pcap-audio.xml",
-        role: "phone",
-        ports,
-        remote: `${ADDRESS.external}:${ports.sbc}`,
-        calls: 1,
-        timeoutMs: 20_000,
-      });
-      const callee = await pbx.wait(5_000);
-      assertAllCallsSucceeded(1, { phone, PBX: callee });
+      const { phone, pbx: callee } = await echoedAudioCall(ports);
 
       // each side's SDP names the SBC address facing it (c= only: no `o` flag, o= passes as is)
       const body = (text: string) => text.slice(text.indexOf("\n\n") + 2);

@@ -1,6 +1,7 @@
 // End to end: routing scripts (examples/*.ts and variants) carrying calls between sipp peers,
 // hot reload under load, and scripts that fail.
 import assert from "node:assert/strict";
+import { runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
@@ -9,19 +10,20 @@ import {
   received,
   runSipp,
   type SippResult,
+  sleep,
   startSippServer,
   usingPorts,
   withSbc,
 } from "./_harness.ts";
 import {
+  backupPbx,
   bridgeAddingHeader,
   exampleScript,
+  failoverScript,
   OTHER_ADDRESS,
   postReload,
   replaceOnce,
-  runMain,
   scriptConfig,
-  sleep,
   tempDir,
   waitForLog,
   withSbcPbxStandIn,
@@ -34,20 +36,6 @@ const PHONE_CALLS = "uac-call-honours-route-set.xml";
 
 function callIds(result: SippResult, method: string): Set<string> {
   return new Set(received(result, method).map(({ text }) => headerValues(text, "Call-ID")[0]!));
-}
-
-/** Where the second PBX of a failover test listens: same port numbers, another address. */
-function backupPbx(ports: Ports) {
-  return {
-    role: "pbx" as const,
-    ports,
-    at: {
-      ip: OTHER_ADDRESS.backupPbx,
-      port: ports.pbx,
-      mediaPort: ports.pbxMedia,
-      controlPort: ports.sbc + 6,
-    },
-  };
 }
 
 /** A caller on another external address (same ports as the harness phone). */
@@ -80,7 +68,7 @@ Deno.test("a routing script that does not compile fails check and startup with i
   const checked = await runMain(["check", "-c", config]);
   assert.notEqual(checked.code, 0, `check -c accepted a broken script:\n${checked.stdout}`);
   assert.ok(checked.stderr.includes(where), `no ${where} in:\n${checked.stderr}`);
-  const run = await runMain(["run", "-c", config], 15_000);
+  const run = await runMain(["run", "-c", config], { timeoutMs: 15_000 });
   assert.notEqual(run.code, 0, `the SBC started with a broken script:\n${run.stdout}${run.stderr}`);
   const output = run.stdout + run.stderr;
   assert.ok(output.includes(where), `no ${where} in:\n${output}`);
@@ -192,19 +180,6 @@ Deno.test("examples/allow_list.ts lets a listed caller through and answers other
   });
 });
 
-/** examples/failover.ts with BACKUP_PBX pointing at this test's second PBX. */
-async function failoverScript(ports: Ports, dir: { file(name: string): string }) {
-  const backup = backupPbx(ports);
-  const text = replaceOnce(
-    await exampleScript("failover.ts"),
-    /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
-    `const BACKUP_PBX = "sip:${backup.at.ip}:${backup.at.port}";`,
-  );
-  const path = dir.file("failover.ts");
-  await Deno.writeTextFile(path, text);
-  return path;
-}
-
 /** One call through failover.ts that must end up answered by the backup PBX. */
 async function assertFailsOverToBackup(
   ports: Ports,
@@ -241,7 +216,7 @@ async function assertFailsOverToBackup(
 Deno.test("examples/failover.ts tries the backup PBX when the first answers 503", async () => {
   const ports = usingPorts(34);
   using dir = tempDir("failover-503");
-  const script = await failoverScript(ports, dir);
+  const script = await failoverScript(ports, dir.path);
   await withSbcPbxStandIn({ ports, configToml: scriptConfig(ports, script) }, async (sbc) => {
     await using first = await startSippServer({
       scenario: "uas-reject-503.xml",
@@ -259,7 +234,7 @@ Deno.test("examples/failover.ts tries the backup PBX when the first answers 503"
 Deno.test("examples/failover.ts tries the backup PBX when the first never answers (Timer B)", async () => {
   const ports = usingPorts(35);
   using dir = tempDir("failover-silent");
-  const script = await failoverScript(ports, dir);
+  const script = await failoverScript(ports, dir.path);
   await withSbcPbxStandIn({ ports, configToml: scriptConfig(ports, script) }, async (sbc) => {
     // the first PBX takes the INVITE and says nothing: the relay times out after 64*T1 = 32 s
     await using first = await startSippServer({
@@ -282,7 +257,7 @@ Deno.test("examples/failover.ts tries the backup PBX when the first never answer
 Deno.test("examples/failover.ts tries the backup PBX when the first refuses the TCP connection", async () => {
   const ports = usingPorts(36);
   using dir = tempDir("failover-down");
-  const script = await failoverScript(ports, dir);
+  const script = await failoverScript(ports, dir.path);
   // nothing listens on the first PBX's TCP port: the send fails at once
   const config = scriptConfig(ports, script, { pbxTransport: "tcp" });
   await withSbc({ ports, configToml: config }, async (sbc) => {

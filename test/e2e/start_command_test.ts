@@ -2,9 +2,14 @@
 // socket bound: npx runs deno through a shell, and a shell that only forks would die alone and
 // orphan the SBC (.npmrc makes npm's shell exec instead). Port block 49.
 import assert from "node:assert/strict";
-import { ADDRESS, sbcConfig, usingPorts, waitForOptionsReply } from "./_harness.ts";
-
-const REPO_ROOT = new URL("../../", import.meta.url).pathname;
+import {
+  ADDRESS,
+  REPO_ROOT,
+  sbcConfig,
+  timer,
+  usingPorts,
+  waitForOptionsReply,
+} from "./_harness.ts";
 
 /** Pids of processes whose command line mentions `text` (to clean up after a failed stop). */
 async function pidsMentioning(text: string): Promise<number[]> {
@@ -37,10 +42,9 @@ Deno.test("SIGTERM to the README's start command stops the SBC and frees its por
       exited: child.status,
     });
     child.kill("SIGTERM");
-    const exited = await Promise.race([
-      child.status.then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), 15_000)),
-    ]);
+    const deadline = timer(15_000, false);
+    const exited = await Promise.race([child.status.then(() => true), deadline.promise]);
+    deadline.clear();
     assert.ok(exited, "npx still running 15 s after SIGTERM");
     // Every socket of the config binds again: nothing is left holding one.
     const sockets: (Deno.DatagramConn | Deno.Listener)[] = [];

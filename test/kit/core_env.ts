@@ -55,6 +55,11 @@ export interface CoreEnvOptions {
   readonly config?: Config;
   /** Default: a new one; pass the relay's clock so both move together. */
   readonly clock?: ManualClock;
+  /**
+   * The core's wall clock (the times in the call log), in ms since 1970, when `clock` reads 0;
+   * it then moves with `clock`. Default: the real time (`Date.now`), which does not.
+   */
+  readonly now?: number;
 }
 
 /** The core under test and the means to drive it. */
@@ -79,9 +84,11 @@ export function coreEnv(options: CoreEnvOptions = {}): CoreEnv {
   const clock = options.clock ?? new ManualClock();
   const sent: Sent[] = [];
   const route = options.route ?? bridgePipeline();
+  const wallStart = options.now;
   const core = new ProxyCore({
     config: options.config ?? defaultConfig(),
     clock,
+    ...(wallStart !== undefined && { now: () => wallStart + clock.now() }),
     send: (target, bytes) => {
       const text = new TextDecoder().decode(bytes);
       sent.push({ target, text, msg: parse(text) });

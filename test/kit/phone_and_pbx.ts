@@ -28,6 +28,8 @@ export interface RequestOptions {
   readonly callId?: string;
   /** Via branch; default `z9hG4bKphone1`. */
   readonly branch?: string;
+  /** CSeq number; default 1 (a later request of the dialog takes a higher one). */
+  readonly cseq?: number;
   /**
    * The address the phone believes it has, written in Via, Contact and Call-ID; default
    * `PHONE.host`. A phone behind NAT writes a private one and is seen at `PHONE`.
@@ -37,7 +39,7 @@ export interface RequestOptions {
   readonly body?: string;
 }
 
-/** A request from the phone (or, with `toTag`, in dialog), CSeq 1. */
+/** A request from the phone (or, with `toTag`, in dialog), CSeq 1 unless `cseq` says. */
 export function request(method: string, options: RequestOptions = {}): string {
   const host = options.host ?? PHONE.host;
   const mf = options.mf ?? 70;
@@ -48,7 +50,7 @@ export function request(method: string, options: RequestOptions = {}): string {
     'From: "Alice" <sip:alice@example.com>;tag=a1',
     `To: <sip:100@127.0.1.1>${options.toTag ? `;tag=${options.toTag}` : ""}`,
     `Call-ID: ${options.callId ?? `call1@${host}`}`,
-    `CSeq: 1 ${method}`,
+    `CSeq: ${options.cseq ?? 1} ${method}`,
     `Contact: <sip:alice@${host}:${PHONE.port}>`,
     "User-Agent: phone/1.0",
     ...(options.extra ?? []),
@@ -57,13 +59,15 @@ export function request(method: string, options: RequestOptions = {}): string {
 
 /**
  * The PBX's answer to a request it got from the SBC: Record-Route copied, To tag `pbx1` (not on
- * 100), the PBX's Contact on 180 and 2xx unless `headers` bring one, then `headers`.
+ * 100), the PBX's Contact on 180 and 2xx unless `headers` bring one, then `headers`, then `body`
+ * (give its Content-Type in `headers`).
  */
 export function answer(
   req: SipMessage,
   status: number,
   reason: string,
   headers: readonly (readonly [string, string])[] = [],
+  body = "",
 ): string {
   const contact = (status === 180 || (status >= 200 && status < 300)) &&
       !headers.some(([name]) => name.toLowerCase() === "contact")
@@ -76,5 +80,6 @@ export function answer(
       ...contact,
       ...headers,
     ],
+    body,
   });
 }

@@ -3,12 +3,15 @@
 // few POSIX tools the launcher uses. Packing is slow, so one artifact serves every test here.
 // Port blocks 40–41.
 import assert from "node:assert/strict";
+import { type MainResult, runMain } from "../kit/run_main.ts";
 import {
   ADDRESS,
   assertAllCallsSucceeded,
+  echoedAudioCall,
   headerValues,
-  type Ports,
+  KEEP_FILES,
   received,
+  REPO_ROOT,
   runSipp,
   sbcConfig,
   type SbcLaunch,
@@ -17,20 +20,10 @@ import {
   withSbc,
 } from "../e2e/_harness.ts";
 import { waitForMediaStats } from "../e2e/_media.ts";
-import {
-  exampleScript,
-  type MainResult,
-  OTHER_ADDRESS,
-  replaceOnce,
-  runMain,
-  scriptConfig,
-  withSbcPbxStandIn,
-} from "../e2e/_script.ts";
+import { backupPbx, failoverScript, scriptConfig, withSbcPbxStandIn } from "../e2e/_script.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const SEED_CFG = `${ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
-const SEED_RTPPROXY = `${ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
-const KEEP_FILES = Deno.env.get("EDGESBC_E2E_KEEP") === "1";
+const SEED_CFG = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
+const SEED_RTPPROXY = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
 
 /**
  * Everything the launcher runs from PATH on first start (it is a `#!/bin/sh` script): coreutils,
@@ -73,7 +66,7 @@ function packed(): Promise<Packed> {
   packing ??= (async () => {
     const path = `${BUILD_DIR}/edgesbc`;
     const out = await output(Deno.execPath(), ["task", "--quiet", "pack", "--output", path], {
-      cwd: ROOT,
+      cwd: REPO_ROOT,
       timeoutMs: 180_000,
     });
     assert.equal(out.code, 0, `deno task pack failed:\n${out.stdout}${out.stderr}`);
@@ -238,22 +231,7 @@ Deno.test("the packed file runs --version, check, import, a call with RTP and ct
 
   // a call with RTP both ways through the packed SBC
   await withSbc({ ports, launch: host.launch }, async (sbc) => {
-    await using pbx = await startSippServer({
-      scenario: "uas-answer-audio-expect-bye.xml",
-      role: "pbx",
-      ports,
-      calls: 1,
-      args: ["-rtp_echo"],
-    });
-    const phone = await runSipp({
-      scenario: "uac-call-plays-pcap-audio.xml",
-      role: "phone",
-      ports,
-      remote: `${ADDRESS.external}:${ports.sbc}`,
-      calls: 1,
-      timeoutMs: 20_000,
-    });
-    assertAllCallsSucceeded(1, { phone, PBX: await pbx.wait(5_000) });
+    await echoedAudioCall(ports);
     const media = await waitForMediaStats(
       ports,
       (m) => m.sessions === 0 && m.portsInUse === 0,
@@ -294,33 +272,11 @@ Deno.test("the packed file runs --version, check, import, a call with RTP and ct
   });
 });
 
-/** examples/failover.ts with its backup PBX at this test's second sipp. */
-function backupPbx(ports: Ports) {
-  return {
-    role: "pbx" as const,
-    ports,
-    at: {
-      ip: OTHER_ADDRESS.backupPbx,
-      port: ports.pbx,
-      mediaPort: ports.pbxMedia,
-      controlPort: ports.sbc + 6,
-    },
-  };
-}
-
 Deno.test("the packed file loads examples/failover.ts and tries the backup PBX when the first answers 503", async () => {
   const ports = usingPorts(41);
   await using host = await newHost("failover");
   const backup = backupPbx(ports);
-  const script = `${host.dir}/failover.ts`;
-  await Deno.writeTextFile(
-    script,
-    replaceOnce(
-      await exampleScript("failover.ts"),
-      /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
-      `const BACKUP_PBX = "sip:${backup.at.ip}:${backup.at.port}";`,
-    ),
-  );
+  const script = await failoverScript(ports, host.dir);
   const configToml = scriptConfig(ports, script);
   const config = `${host.dir}/edgesbc.toml`;
   await Deno.writeTextFile(config, configToml);

@@ -5,16 +5,13 @@ import {
   callRecord,
   refusalProperties,
 } from "../../../sbc/proxy/call_log.ts";
-import { parseMessage, type SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/message.ts";
+import { PHONE } from "../../kit/phone_and_pbx.ts";
+import { parse, sip } from "../../kit/sip_text.ts";
 
-function parse(text: string): SipMessage {
-  const parsed = parseMessage(text);
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return parsed.value;
-}
-
+/** An INVITE from `from` (given its tag a1) to `to`; the log takes users from these. */
 function invite(from: string, to: string): SipMessage {
-  return parse([
+  return parse(sip([
     "INVITE sip:100@127.0.1.1 SIP/2.0",
     "Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKphone1",
     "Max-Forwards: 70",
@@ -22,10 +19,7 @@ function invite(from: string, to: string): SipMessage {
     `To: ${to}`,
     "Call-ID: call1@10.0.0.5",
     "CSeq: 1 INVITE",
-    "Content-Length: 0",
-    "",
-    "",
-  ].join("\r\n"));
+  ]));
 }
 
 const T0 = Date.UTC(2026, 10, 29, 16, 39, 34, 2);
@@ -98,7 +92,7 @@ Deno.test("refusalProperties() names the request, where it came from and the ans
   assert.deepEqual(
     refusalProperties(msg, {
       side: "external",
-      source: { host: "192.0.2.50", port: 5062 },
+      source: PHONE,
       status: 503,
       reason: "Media ports exhausted",
     }),

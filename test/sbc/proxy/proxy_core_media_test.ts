@@ -61,10 +61,7 @@ Deno.test("ProxyCore sends the PBX an INVITE whose SDP names the internal media 
   await env.receive(
     "internal",
     PBX,
-    answer(invite, 200, "OK", [["Content-Type", "application/sdp"]]).replace(
-      /Content-Length: 0\r\n\r\n$/,
-      `Content-Length: ${PBX_SDP.length}\r\n\r\n${PBX_SDP}`,
-    ),
+    answer(invite, 200, "OK", [["Content-Type", "application/sdp"]], PBX_SDP),
   );
   const [ok] = env.take();
   assert.deepEqual(ok?.target.dest, PHONE);
@@ -97,10 +94,7 @@ Deno.test("ProxyCore manages an answer with the flags of the side it comes from"
   await env.receive(
     "internal",
     PBX,
-    answer(invite, 200, "OK", [["Content-Type", "application/sdp"]]).replace(
-      /Content-Length: 0\r\n\r\n$/,
-      `Content-Length: ${PBX_SDP.length}\r\n\r\n${PBX_SDP}`,
-    ),
+    answer(invite, 200, "OK", [["Content-Type", "application/sdp"]], PBX_SDP),
   );
   const [ok] = env.take();
   assert.equal(media(ok!.msg).origin, "127.0.1.1", "the PBX's 200: the internal side's o");

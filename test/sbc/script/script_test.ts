@@ -450,20 +450,23 @@ Deno.test("examples/bridge.ts manages media like the built-in pipeline", async (
   const script = await example("bridge.ts");
   const phoneSdp = audioSdp("192.0.2.50", 4000);
   const pbxSdp = audioSdp("127.0.2.10", 5000);
-  const withBody = (text: string, body: string) =>
-    text.replace(
-      /Content-Length: 0\r\n\r\n$/,
-      `Content-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
   const run = async (routing: { route?: RequestRoute; hooks?: RouteHooks }) => {
     const config = defaultConfig();
     const clock = new ManualClock();
     using relay = testRelay(config, clock, [42200, 42239]);
     const env = coreEnv({ ...routing, config, clock, media: relay });
-    await env.receive("external", PHONE, withBody(request("INVITE"), phoneSdp));
+    await env.receive(
+      "external",
+      PHONE,
+      request("INVITE", { extra: ["Content-Type: application/sdp"], body: phoneSdp }),
+    );
     const invite = env.take()[1]!;
     assert.match(invite.msg.body, /^c=IN IP4 127\.0\.2\.1\r$/m, "SDP towards the PBX rewritten");
-    await env.receive("internal", PBX, withBody(answer(invite.msg, 200, "OK"), pbxSdp));
+    await env.receive(
+      "internal",
+      PBX,
+      answer(invite.msg, 200, "OK", [["Content-Type", "application/sdp"]], pbxSdp),
+    );
     const out = normalize(env.take());
     assert.match(out[0] ?? "", /^c=IN IP4 127\.0\.1\.1\r$/m, "SDP towards the phone rewritten");
     assert.equal(relay.stats().sessions, 1);

@@ -14,6 +14,7 @@ import {
 } from "../../../sbc/transaction/client_transaction.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
 import { recordingSend } from "../../kit/recording_send.ts";
+import { PBX } from "../../kit/phone_and_pbx.ts";
 import { parse, sip } from "../../kit/sip_text.ts";
 
 const BRANCH = "z9hG4bKesTest1";
@@ -42,7 +43,7 @@ function setup(proto: SipProto = "udp", sendResult = true) {
   const target: SendTarget = {
     side: "internal",
     proto,
-    dest: { host: "127.0.2.10", port: 5060 },
+    dest: PBX,
     connection: undefined,
   };
   const responses: number[] = [];

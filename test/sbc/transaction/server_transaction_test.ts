@@ -12,23 +12,12 @@ import {
 } from "../../../sbc/transaction/server_transaction.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
 import { recordingSend } from "../../kit/recording_send.ts";
-import { parse, sip } from "../../kit/sip_text.ts";
+import { PHONE, request as phoneRequest, type RequestOptions } from "../../kit/phone_and_pbx.ts";
+import { parse } from "../../kit/sip_text.ts";
 
-/** A request as a phone at 192.0.2.50:5062 would send it. */
-function request(
-  method: string,
-  opts: { branch?: string; sentBy?: string; cseq?: number; toTag?: string } = {},
-): SipMessage {
-  const branch = opts.branch ?? "z9hG4bKphone1";
-  return parse(sip([
-    `${method} sip:100@127.0.1.1 SIP/2.0`,
-    `Via: SIP/2.0/UDP ${opts.sentBy ?? "192.0.2.50:5062"};branch=${branch}`,
-    "Max-Forwards: 70",
-    "From: <sip:alice@192.0.2.50>;tag=a1",
-    `To: <sip:100@127.0.1.1>${opts.toTag ? `;tag=${opts.toTag}` : ""}`,
-    "Call-ID: call1@192.0.2.50",
-    `CSeq: ${opts.cseq ?? 1} ${method}`,
-  ]));
+/** A request as the phone sends it (the kit's), parsed. */
+function request(method: string, options: RequestOptions = {}): SipMessage {
+  return parse(phoneRequest(method, options));
 }
 
 function setup(proto: SipProto = "udp") {
@@ -38,7 +27,7 @@ function setup(proto: SipProto = "udp") {
   const replyTo: SendTarget = {
     side: "external",
     proto,
-    dest: { host: "192.0.2.50", port: 5062 },
+    dest: PHONE,
     connection: undefined,
   };
   return { clock, sent, servers, replyTo };
@@ -86,7 +75,7 @@ Deno.test("ServerTransactions.receive() keys on branch, sent-by and method (RFC 
   const { clock, servers, replyTo } = setup();
   newTx(servers, request("INVITE"), replyTo);
   // Same branch from another sent-by, or a different branch: different transactions.
-  newTx(servers, request("INVITE", { sentBy: "192.0.2.51:5062" }), replyTo);
+  newTx(servers, request("INVITE", { host: "192.0.2.51", callId: "call1@192.0.2.50" }), replyTo);
   newTx(servers, request("INVITE", { branch: "z9hG4bKphone2" }), replyTo);
   // Same branch and sent-by but another method (not ACK or CANCEL): another transaction.
   newTx(servers, request("OPTIONS"), replyTo);
