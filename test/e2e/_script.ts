@@ -131,10 +131,10 @@ export async function waitForLog(
  * starts under a script that relays the harness's readiness OPTIONS to the PBX: a sipp callee
  * would count that OPTIONS as one of its `-m` calls (and fail it), even with `-aa`.
  */
-export function answerRequestsAt(ip: string, port: number): Disposable {
+export function answerRequestsAt(ip: string, port: number): AsyncDisposable {
   const socket = Deno.listenDatagram({ transport: "udp", hostname: ip, port });
   const decoder = new TextDecoder();
-  (async () => {
+  const loop = (async () => {
     for await (const [bytes, from] of socket) {
       const text = decoder.decode(bytes);
       if (/^SIP\/2\.0 /.test(text)) continue;
@@ -144,29 +144,55 @@ export function answerRequestsAt(ip: string, port: number): Disposable {
       await socket.send(new TextEncoder().encode(reply), from).catch(() => {});
     }
   })().catch(() => {}); // ends when the socket closes
-  return { [Symbol.dispose]: () => socket.close() };
+  return {
+    async [Symbol.asyncDispose]() {
+      socket.close();
+      await loop;
+      await untilBindable(ip, port);
+    },
+  };
+}
+
+/**
+ * Waits (at most 2 s) until `ip:port` can be bound again. Deno frees a UDP port only once the
+ * receive pending at close has ended, a few event-loop turns later: a sipp started at once on the
+ * same address could fail with "Address already in use".
+ */
+async function untilBindable(ip: string, port: number): Promise<void> {
+  const until = performance.now() + 2_000;
+  for (;;) {
+    try {
+      Deno.listenDatagram({ transport: "udp", hostname: ip, port }).close();
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse) || performance.now() > until) throw error;
+      await sleep(10);
+    }
+  }
 }
 
 /**
  * `withSbc` for scripts that relay the readiness OPTIONS to the PBX: a stand-in answers it on
- * the PBX's UDP address and is gone before `fn` runs, so `fn` starts the real (sipp) PBX.
+ * the PBX's UDP address and is gone (its port free again) before `fn` runs, so `fn` starts the
+ * real (sipp) PBX.
  */
 export async function withSbcPbxStandIn<T>(
   options: StartSbcOptions,
   fn: (sbc: Sbc) => Promise<T>,
 ): Promise<T> {
-  let standIn: Disposable | undefined = answerRequestsAt(ADDRESS.pbx, options.ports.pbx);
-  const close = () => {
-    standIn?.[Symbol.dispose]();
+  let standIn: AsyncDisposable | undefined = answerRequestsAt(ADDRESS.pbx, options.ports.pbx);
+  const close = async () => {
+    const closing = standIn;
     standIn = undefined;
+    await closing?.[Symbol.asyncDispose]();
   };
   try {
     return await withSbc(options, async (sbc) => {
-      close();
+      await close();
       return await fn(sbc);
     });
   } finally {
-    close();
+    await close();
   }
 }
 
