@@ -1,5 +1,5 @@
 /**
- * Header name table and the value codecs the message model (sbc/message/message.ts) and the proxy
+ * Header name table and the value codecs the message parser (message.ts) and the proxy
  * use: comma splitting, parameters, name-addr (RFC 3261 §20.10) and Via (RFC 3261 §20.42), with the
  * types they produce. Pure functions over strings.
  */

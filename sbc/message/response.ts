@@ -2,7 +2,7 @@
  * Responses the SBC generates itself (RFC 3261 §8.2.6), built from the request as received.
  */
 
-import type { SipMessage } from "./message.ts";
+import type { SipMessage } from "./sip_message.ts";
 
 /** Reason phrases for the status codes edgesbc sends on its own (RFC 3261 §21). */
 export const SIP_STATUS_TEXT = {

@@ -4,7 +4,7 @@
  */
 import { Buffer } from "node:buffer";
 import { canonicalName, headerKey, splitValues } from "./header_codecs.ts";
-import type { Edit, SipMessage } from "./message.ts";
+import type { Edit, SipMessage } from "./sip_message.ts";
 
 /** A header line in the output: `text` undefined means "copy the received bytes". */
 interface Line {

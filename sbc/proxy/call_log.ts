@@ -11,7 +11,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { Side } from "../../config/config.ts";
-import { getHeader, type SipMessage } from "../message/message.ts";
+import { getHeader } from "../message/message.ts";
+import { type SipMessage } from "../message/sip_message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
 import type { CallTraffic } from "../../rtp/session.ts";
 import { parseUri } from "../message/uri.ts";

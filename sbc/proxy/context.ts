@@ -6,7 +6,7 @@ import type { Config, Side, SipProto } from "../../config/config.ts";
 import type { CallTraffic } from "../../rtp/session.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { type LocalSides, otherSide } from "./local_address.ts";
-import type { Edit, SipMessage } from "../message/message.ts";
+import type { Edit, SipMessage } from "../message/sip_message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
 import type { Inbound } from "../transport/transport.ts";
 import type { Peer } from "../transport/peer.ts";

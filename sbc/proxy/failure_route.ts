@@ -6,7 +6,7 @@
  * @module
  */
 import type { Side } from "../../config/config.ts";
-import type { SipMessage } from "../message/message.ts";
+import type { SipMessage } from "../message/sip_message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
 import { advance, REQUEST_STATE, type RouteHooks, type SipContext } from "./context.ts";
 

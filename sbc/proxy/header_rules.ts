@@ -11,7 +11,8 @@ import {
   type LocalSides,
   otherSide,
 } from "./local_address.ts";
-import { type Edit, getHeaderValues, type SipMessage } from "../message/message.ts";
+import { getHeaderValues } from "../message/message.ts";
+import { type Edit, type SipMessage } from "../message/sip_message.ts";
 import { formatVia, parseNameAddr, parseVia, type Via } from "../message/header_codecs.ts";
 import { parseUri } from "../message/uri.ts";
 import { reasonPhrase } from "../message/response.ts";

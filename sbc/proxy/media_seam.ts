@@ -9,7 +9,7 @@
 
 import type { Side } from "../../config/config.ts";
 import type { MediaMessage, MediaOutcome } from "../../rtp/relay_types.ts";
-import type { SipMessage } from "../message/message.ts";
+import type { SipMessage } from "../message/sip_message.ts";
 import type { Peer } from "../transport/peer.ts";
 import type { MediaHooks } from "./context.ts";
 

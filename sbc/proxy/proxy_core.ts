@@ -8,7 +8,8 @@
 import { getLogger } from "@logtape/logtape";
 import type { Config } from "../../config/config.ts";
 import type { MediaOutcome } from "../../rtp/relay_types.ts";
-import { type ParseError, parseMessage, type SipMessage } from "../message/message.ts";
+import { parseMessage } from "../message/message.ts";
+import { type ParseError, type SipMessage } from "../message/sip_message.ts";
 import {
   buildResponse,
   reasonPhrase,

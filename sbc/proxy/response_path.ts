@@ -7,8 +7,8 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { SipMessage } from "../message/message.ts";
-import { type Edit } from "../message/message.ts";
+import type { SipMessage } from "../message/sip_message.ts";
+import { type Edit } from "../message/sip_message.ts";
 import { serializeMessage, toBytes } from "../message/serialize.ts";
 import {
   type ClientDelegate,

@@ -6,7 +6,8 @@
 import { headerKey, isToken } from "../message/header_codecs.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
-import { type Edit, getHeader, type SipMessage } from "../message/message.ts";
+import { getHeader } from "../message/message.ts";
+import { type Edit, type SipMessage } from "../message/sip_message.ts";
 
 /** A header line as scripts write it: `Name: value`, with or without the final CRLF. */
 const HEADER_LINE = /^([^:\s]+)[ \t]*:[ \t]*(.*)$/;

@@ -5,7 +5,8 @@
 import { isOpen, type SipContext } from "../proxy/context.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
-import { getHeader, type SipMessage } from "../message/message.ts";
+import { getHeader } from "../message/message.ts";
+import { type SipMessage } from "../message/sip_message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
 import { formatUri, parseUri, type SipUri } from "../message/uri.ts";
 

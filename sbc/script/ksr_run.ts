@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { ProxyActions, SipContext, Target } from "../proxy/context.ts";
 import type { RouteHooks } from "../proxy/context.ts";
-import type { Edit, SipMessage } from "../message/message.ts";
+import type { Edit, SipMessage } from "../message/sip_message.ts";
 
 /** The kinds of route a script function runs as (Kamailio's route blocks). */
 export const ROUTE_KIND = {

@@ -25,7 +25,7 @@ import {
   startRequest,
 } from "./ksr_run.ts";
 import { relayTarget } from "./ksr_tm.ts";
-import type { Edit, SipMessage } from "../message/message.ts";
+import type { Edit, SipMessage } from "../message/sip_message.ts";
 import { blankNonCode, checkScript, topLevelNames } from "./script_check.ts";
 
 const log = getLogger(["edgesbc", "script"]);

@@ -3,7 +3,8 @@
  * failure answers hop by hop, and CANCEL an INVITE once it is proceeding (§9.1).
  */
 import type { Clock } from "./clock.ts";
-import { getHeaderValues, parseMessage, type SipMessage } from "../message/message.ts";
+import { getHeaderValues, parseMessage } from "../message/message.ts";
+import { type SipMessage } from "../message/sip_message.ts";
 import { toBytes } from "../message/serialize.ts";
 import { T2, TIMER } from "./timers.ts";
 import { clientKey, isUnreliable, TX_STATE, type TxState } from "./transaction.ts";

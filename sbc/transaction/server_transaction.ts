@@ -3,7 +3,7 @@
  * last answer, retransmit a final non-2xx answer until the ACK comes, and forget after timers.
  */
 import type { Clock } from "./clock.ts";
-import type { SipMessage } from "../message/message.ts";
+import type { SipMessage } from "../message/sip_message.ts";
 import { T2, TIMER } from "./timers.ts";
 import { isUnreliable, serverKey, TX_STATE, type TxState } from "./transaction.ts";
 import { type Send } from "../transport/transport.ts";

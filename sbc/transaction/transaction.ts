@@ -3,7 +3,7 @@
  * transaction_server.ts and transaction_client.ts; this file holds what both share.
  */
 import type { SipProto } from "../../config/config.ts";
-import type { SipMessage } from "../message/message.ts";
+import type { SipMessage } from "../message/sip_message.ts";
 
 /** RFC 3261 §17 state names, plus Accepted from RFC 6026. */
 export const TX_STATE = {

@@ -7,7 +7,8 @@
  * once), responses copy Via and Record-Route, in-dialog requests follow the route set
  * (§12.2.1.1) to the first Route's address.
  */
-import { getHeaderValues, parseMessage, type SipMessage } from "../../sbc/message/message.ts";
+import { getHeaderValues, parseMessage } from "../../sbc/message/message.ts";
+import { type SipMessage } from "../../sbc/message/sip_message.ts";
 import { parseNameAddr } from "../../sbc/message/header_codecs.ts";
 import { parseUri } from "../../sbc/message/uri.ts";
 

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Config, Side, SipProto } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
-import type { SipMessage } from "../../sbc/message/message.ts";
+import type { SipMessage } from "../../sbc/message/sip_message.ts";
 import { toBytes } from "../../sbc/message/serialize.ts";
 import { bridgePipeline } from "../../sbc/proxy/pipeline.ts";
 import { type CoreOptions, ProxyCore } from "../../sbc/proxy/proxy_core.ts";

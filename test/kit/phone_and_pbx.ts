@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { getHeaderValues, type SipMessage } from "../../sbc/message/message.ts";
+import { getHeaderValues } from "../../sbc/message/message.ts";
+import { type SipMessage } from "../../sbc/message/sip_message.ts";
 import { buildResponse } from "../../sbc/message/response.ts";
 import type { Peer } from "../../sbc/transport/peer.ts";
 import { sip } from "./sip_text.ts";

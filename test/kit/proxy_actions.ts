@@ -7,7 +7,7 @@
 import type { Side } from "../../config/config.ts";
 import { defaultConfig } from "../../config/default.ts";
 import type { MediaOutcome } from "../../rtp/relay_types.ts";
-import type { Edit } from "../../sbc/message/message.ts";
+import type { Edit } from "../../sbc/message/sip_message.ts";
 import {
   advance,
   direction,

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { parseMessage, type SipMessage } from "../../sbc/message/message.ts";
+import { parseMessage } from "../../sbc/message/message.ts";
+import { type SipMessage } from "../../sbc/message/sip_message.ts";
 
 export interface SipOptions {
   /** Add `Content-Length` (unless a line already has one); default true. */

@@ -3,7 +3,7 @@ import type { Side } from "../../config/config.ts";
 import { MediaRelay } from "../../rtp/relay.ts";
 import type { MediaContext, MediaOutcome } from "../../rtp/relay_types.ts";
 import { mediaMessage } from "../../sbc/proxy/media_seam.ts";
-import type { SipMessage } from "../../sbc/message/message.ts";
+import type { SipMessage } from "../../sbc/message/sip_message.ts";
 import { ManualClock } from "../kit/manual_clock.ts";
 import { parse } from "../kit/sip_text.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Edit, getHeaderValues, parseMessage } from "../../../sbc/message/message.ts";
+import { getHeaderValues, parseMessage } from "../../../sbc/message/message.ts";
+import { type Edit } from "../../../sbc/message/sip_message.ts";
 import { serializeMessage, toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { StreamFramer } from "../../../sbc/transport/tcp_framing.ts";

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import {
-  type Edit,
   getHeader,
   getHeaderValues,
   MAX_MESSAGE_SIZE,
-  PARSE_ERROR,
-  type ParseErrorCode,
   parseMessage,
 } from "../../../sbc/message/message.ts";
+import { type Edit, PARSE_ERROR, type ParseErrorCode } from "../../../sbc/message/sip_message.ts";
 import {
   formatVia,
   parseNameAddr,

@@ -5,7 +5,7 @@ import {
   callRecord,
   refusalProperties,
 } from "../../../sbc/proxy/call_log.ts";
-import type { SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/sip_message.ts";
 import { PHONE } from "../../kit/phone_and_pbx.ts";
 import { parse, sip } from "../../kit/sip_text.ts";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { defaultConfig } from "../../../config/default.ts";
 import { localSides } from "../../../sbc/proxy/local_address.ts";
-import { type Edit, getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
+import { getHeaderValues } from "../../../sbc/message/message.ts";
+import { type Edit, type SipMessage } from "../../../sbc/message/sip_message.ts";
 import { parseVia } from "../../../sbc/message/header_codecs.ts";
 import { serializeMessage } from "../../../sbc/message/serialize.ts";
 import {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { CallTraffic } from "../../../rtp/session.ts";
 import type { MediaContext } from "../../../rtp/relay_types.ts";
-import type { SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/sip_message.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
 import { coreEnv } from "../../kit/core_env.ts";
 import { captureLogs } from "../../kit/log_capture.ts";

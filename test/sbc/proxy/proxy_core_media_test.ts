@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import type { Config } from "../../../config/config.ts";
 import { defaultConfig } from "../../../config/default.ts";
 import { parseSdp } from "../../../rtp/sdp.ts";
-import type { SipMessage } from "../../../sbc/message/message.ts";
+import type { SipMessage } from "../../../sbc/message/sip_message.ts";
 import { type CoreEnv, coreEnv } from "../../kit/core_env.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
 import { audioSdp, testRelay } from "../../kit/media_relay.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Side, SipProto } from "../../../config/config.ts";
-import { getHeader, getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
+import { getHeader, getHeaderValues } from "../../../sbc/message/message.ts";
+import { type SipMessage } from "../../../sbc/message/sip_message.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
 import type { Peer } from "../../../sbc/transport/peer.ts";

@@ -10,7 +10,7 @@ import {
   type ScriptRun,
   startRequest,
 } from "../../../sbc/script/ksr_run.ts";
-import type { Edit, SipMessage } from "../../../sbc/message/message.ts";
+import type { Edit, SipMessage } from "../../../sbc/message/sip_message.ts";
 
 /** A run of `kind` on `ctx`, as the script runner makes one. */
 export function makeRun(

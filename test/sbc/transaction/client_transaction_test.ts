@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { SipProto } from "../../../config/config.ts";
-import { getHeaderValues, type SipMessage } from "../../../sbc/message/message.ts";
+import { getHeaderValues } from "../../../sbc/message/message.ts";
+import { type SipMessage } from "../../../sbc/message/sip_message.ts";
 import { toBytes } from "../../../sbc/message/serialize.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { T1, T2, TIMER } from "../../../sbc/transaction/timers.ts";
