@@ -1,7 +1,7 @@
 /**
- * Header name table and the value codecs the message parser (message.ts) and the proxy
- * use: comma splitting, parameters, name-addr (RFC 3261 §20.10) and Via (RFC 3261 §20.42), with the
- * types they produce. Pure functions over strings.
+ * Header name table and the value codecs the message parser (message.ts) and the proxy use: comma
+ * splitting, parameters, name-addr (RFC 3261 §20.10) and Via (RFC 3261 §20.42), with the types
+ * they produce. Pure functions over strings.
  */
 
 /** A Via entry (RFC 3261 §20.42). */

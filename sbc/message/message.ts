@@ -220,6 +220,8 @@ function collect(scan: HeaderScan, name: HeaderName, value: string): void {
   else if (name.key === "content-length") scan.lengths.push(value);
 }
 
+// What the header lines hold: presence (RFC 3261 §8.1.1), Via, and the SINGLE_HEADERS table.
+
 /** Reports a missing mandatory header (Via first), then a repeated one; returns the missing one. */
 function checkPresence(scan: HeaderScan): string | undefined {
   let missing = scan.vias.length === 0 ? "Via" : undefined;
