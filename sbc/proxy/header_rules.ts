@@ -4,13 +4,7 @@
  */
 import type { Side, SipProto } from "../../config/config.ts";
 import { formatHostPort } from "../../config/socket_address.ts";
-import {
-  hostPort,
-  localRole,
-  type LocalSide,
-  type LocalSides,
-  otherSide,
-} from "./local_address.ts";
+import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
 import { getHeaderValues } from "../message/message.ts";
 import { type Edit, type SipMessage } from "../message/sip_message.ts";
 import { formatVia, parseNameAddr, parseVia, type Via } from "../message/header_codecs.ts";
@@ -55,20 +49,6 @@ export function replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
     dest: replyAddress(msg.vias[0], inbound.source, inbound.proto),
     connection: inbound.connection,
   };
-}
-
-/**
- * A 2xx to INVITE whose client transaction is gone (2xx retransmissions outlive it) is still
- * forwarded, statelessly, to the next Via (RFC 3261 §16.7 step 5): where it goes, when the top
- * Via is ours; undefined for anything else.
- */
-export function late2xxTarget(msg: SipMessage, receivedOn: Side): SendTarget | undefined {
-  const branch = msg.vias[0]?.branch;
-  const next = msg.vias[1];
-  if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
-  if (branch === undefined || !isOurBranch(branch) || next === undefined) return undefined;
-  const { peer, proto } = viaAddress(next);
-  return { side: otherSide(receivedOn), proto, dest: peer, connection: undefined };
 }
 
 /** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */

@@ -35,13 +35,7 @@ import {
   type RouteHooks,
   type SipContext,
 } from "./context.ts";
-import {
-  forwardEdits,
-  late2xxTarget,
-  newBranch,
-  replyTarget,
-  statelessBranch,
-} from "./header_rules.ts";
+import { forwardEdits, newBranch, replyTarget, statelessBranch } from "./header_rules.ts";
 import { type LocalSides, localSides } from "./local_address.ts";
 import { resolveNextHop } from "./next_hop.ts";
 import { CALL_END, type CallEnd, type CallEndKind, CallLog } from "./call_log.ts";
@@ -91,6 +85,7 @@ export class ProxyCore implements ProxyActions {
       ...(options.now && { now: options.now }),
     });
     this.#responses = new ResponsePath({
+      clock: options.clock,
       servers: this.#servers,
       media,
       calls: this.#calls,
@@ -121,7 +116,7 @@ export class ProxyCore implements ProxyActions {
     const parsed = parseMessage(inbound.data);
     if (!parsed.ok) return this.#onMalformed(parsed.error, inbound);
     const msg = parsed.value;
-    if (msg.kind === "response") this.#onResponse(msg, inbound);
+    if (msg.kind === "response") this.#onResponse(msg);
     else void this.#onRequest(msg, inbound);
   }
 
@@ -329,13 +324,14 @@ export class ProxyCore implements ProxyActions {
     return true;
   }
 
-  #onResponse(msg: SipMessage, inbound: Inbound): void {
+  #onResponse(msg: SipMessage): void {
     this.counters.responses++;
     const branch = msg.vias[0]?.branch;
     if (!branch) return;
     const handled = this.#clients.receive(msg, branch);
     if (handled) return;
-    const late = late2xxTarget(msg, inbound.side);
+    // A 2xx retransmission after its transaction ended (RFC 3261 §16.7 step 5).
+    const late = this.#responses.late2xx(msg);
     if (late) {
       const bytes = toBytes(serializeMessage(msg, [{ op: "remove-first-value", name: "via" }]));
       void this.#send(late, bytes);
@@ -350,6 +346,7 @@ export class ProxyCore implements ProxyActions {
   /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */
   close(): void {
     this.#calls.endAll();
+    this.#responses.close();
     this.#servers.close();
     this.#clients.close();
   }

@@ -4,6 +4,12 @@
  * first (serial forking); an answer then goes through the call log, the media door, the script's
  * reply route, and out of the caller's server transaction.
  *
+ * A 2xx to an INVITE may come again after its client transaction has ended (the UAS retransmits
+ * it until the ACK arrives, RFC 3261 §13.3.1.4). Step 5 of §16.7 forwards such a copy statelessly;
+ * here it goes only where the INVITE came from, and only for 64*T1 after the first 2xx of an
+ * INVITE this proxy forwarded: a response is never sent where its own Via headers say, or an
+ * outsider could reach any inside address with a 200 whose top Via looks like ours.
+ *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
@@ -17,6 +23,9 @@ import {
   type TimeoutReason,
 } from "../transaction/client_transaction.ts";
 import type { ServerTransaction, ServerTransactions } from "../transaction/server_transaction.ts";
+import type { Clock } from "../transaction/clock.ts";
+import { TIMER } from "../transaction/timers.ts";
+import type { SendTarget } from "../transport/transport.ts";
 import { CALL_END, type CallEnd, type CallEndKind, type CallLog } from "./call_log.ts";
 import {
   advance,
@@ -33,6 +42,7 @@ const log = getLogger(["edgesbc", "sip"]);
 
 /** What the response path needs of the proxy core. */
 export interface ResponsePathOptions {
+  readonly clock: Clock;
   readonly servers: ServerTransactions;
   readonly media: MediaHooks | undefined;
   readonly calls: CallLog;
@@ -55,6 +65,8 @@ export class ResponsePath implements ClientDelegate {
   readonly #o: ResponsePathOptions;
   /** What each client transaction's answers go back to. */
   readonly #upstream = new WeakMap<ClientTransaction, Upstream>();
+  /** Where late copies of each forwarded INVITE's 2xx go, by the branch we sent it with. */
+  readonly #late2xx = new Map<string, { readonly target: SendTarget; readonly timer: number }>();
 
   constructor(options: ResponsePathOptions) {
     this.#o = options;
@@ -76,6 +88,22 @@ export class ResponsePath implements ClientDelegate {
       return;
     }
     this.#sendUpstream(tx, up, reply);
+  }
+
+  /**
+   * Where a 2xx whose client transaction is gone goes: the caller of an INVITE this proxy
+   * forwarded and answered with a 2xx less than 64*T1 ago; undefined for anything else.
+   */
+  late2xx(msg: SipMessage): SendTarget | undefined {
+    if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
+    const branch = msg.vias[0]?.branch;
+    return branch === undefined ? undefined : this.#late2xx.get(branch)?.target;
+  }
+
+  /** Forgets every late-2xx route and its timer. */
+  close(): void {
+    for (const { timer } of this.#late2xx.values()) this.#o.clock.clearTimer(timer);
+    this.#late2xx.clear();
   }
 
   onTimeout(tx: ClientTransaction, reason: TimeoutReason): void {
@@ -120,7 +148,14 @@ export class ResponsePath implements ClientDelegate {
     this.#o.hooks().onReply?.(up.ctx, reply, edits);
     // A final answer ends the request: the route's state says so for later readers.
     if (reply.status >= 200) advance(up.ctx, REQUEST_STATE.answered);
+    if (tx.invite && reply.status < 300 && reply.status >= 200) this.#rememberLate2xx(tx, up);
     this.#o.servers.respond(up.server, reply.status, toBytes(serializeMessage(reply, edits)));
+  }
+
+  #rememberLate2xx(tx: ClientTransaction, up: Upstream): void {
+    if (this.#late2xx.has(tx.branch)) return;
+    const timer = this.#o.clock.setTimer(() => this.#late2xx.delete(tx.branch), TIMER.B);
+    this.#late2xx.set(tx.branch, { target: up.server.replyTo, timer });
   }
 
   #runFailure(up: Upstream, status: number, reply: SipMessage | undefined): Promise<boolean> {

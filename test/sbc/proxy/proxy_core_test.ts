@@ -585,3 +585,48 @@ Deno.test("ProxyCore forwards a 2xx retransmission statelessly after its transac
   assert.deepEqual(rest, []);
   env.finish();
 });
+
+Deno.test("ProxyCore drops a 2xx that looks like ours but answers no INVITE it forwarded", async () => {
+  const env = coreEnv();
+  // An outsider forges a 200 whose top Via names the SBC with a branch of our shape, and whose
+  // next Via names a host inside: it must not be sent anywhere (RFC 3261 §16.7 step 5 is for
+  // retransmissions of 2xx to INVITEs this proxy forwarded).
+  const forged = sip([
+    "SIP/2.0 200 OK",
+    "Via: SIP/2.0/UDP 127.0.1.1:5060;branch=z9hG4bKes0forged",
+    "Via: SIP/2.0/UDP 127.0.2.99:5060;branch=z9hG4bKvictim",
+    "From: <sip:a@example.com>;tag=1",
+    "To: <sip:b@example.com>;tag=2",
+    "Call-ID: forged@example.com",
+    "CSeq: 1 INVITE",
+  ], "v=0\r\n");
+  await env.receive("external", PHONE, forged);
+  await env.receive("internal", PBX, forged);
+  assert.deepEqual(env.take(), []);
+  env.finish();
+});
+
+Deno.test("ProxyCore sends a late 2xx retransmission to the caller, whatever its Via says", async () => {
+  const env = coreEnv();
+  const req = await callToPbx(env);
+  const ok = answer(req, 200, "OK");
+  await env.receive("internal", PBX, ok);
+  env.take();
+  env.clock.advance(TIMER.M);
+  assert.deepEqual(env.core.transactions, { server: 0, client: 0 });
+  // The second Via rewritten towards a host inside: the copy still goes to the caller.
+  const tampered = ok.replace(
+    /^(Via: [^\r]*\r\n)Via: [^\r]*/m,
+    "$1Via: SIP/2.0/UDP 127.0.2.99:5060;branch=z9hG4bKx",
+  );
+  assert.notEqual(tampered, ok);
+  await env.receive("internal", PBX, tampered);
+  const [r, ...rest] = env.take();
+  assertTo(r, "external", PHONE);
+  assert.deepEqual(rest, []);
+  // Once 64*T1 have passed since the first 2xx, nothing is forwarded any more.
+  env.clock.advance(TIMER.B);
+  await env.receive("internal", PBX, ok);
+  assert.deepEqual(env.take(), []);
+  env.finish();
+});
