@@ -630,3 +630,23 @@ Deno.test("ProxyCore sends a late 2xx retransmission to the caller, whatever its
   assert.deepEqual(env.take(), []);
   env.finish();
 });
+
+Deno.test("ProxyCore sends the PBX an initial request from outside without the Route set it brought", async () => {
+  // A pre-loaded Route towards a host inside: a PBX that proxies on Route would follow it.
+  const env = coreEnv();
+  await env.receive(
+    "external",
+    PHONE,
+    request("INVITE", {
+      extra: [
+        "Route: <sip:127.0.1.1:5060;lr>, <sip:127.0.2.99:5060;lr>",
+        "Route: <sip:10.9.9.9;lr>",
+      ],
+    }),
+  );
+  const [, fwd, ...rest] = env.take();
+  assert.deepEqual(rest, []);
+  assertTo(fwd, "internal", PBX);
+  assert.deepEqual(getHeaderValues(fwd!.msg, "route"), []);
+  env.finish();
+});

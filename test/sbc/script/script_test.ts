@@ -384,6 +384,11 @@ Deno.test("examples/bridge.ts routes like the built-in pipeline", async (t) => {
   const inDialogRoute = "Route: <sip:127.0.1.1:5060;lr>, <sip:127.0.2.1:5060;lr>";
   const cases: [string, "external" | "internal", string][] = [
     ["INVITE from outside", "external", request("INVITE")],
+    [
+      "INVITE from outside with a pre-loaded Route set",
+      "external",
+      request("INVITE", { extra: ["Route: <sip:127.0.1.1:5060;lr>, <sip:127.0.2.99;lr>"] }),
+    ],
     ["OPTIONS ping to the SBC", "external", request("OPTIONS", { uri: "sip:127.0.1.1" })],
     ["OPTIONS to a user", "external", request("OPTIONS")],
     ["REGISTER from outside", "external", request("REGISTER", { uri: "sip:127.0.1.1" })],
