@@ -5,6 +5,7 @@
 
 import { SIDE } from "./config.ts";
 import { INTERFACE_FLAGS, REFUSED_FLAGS, type SchemaRow, VALUE_TYPE } from "./schema.ts";
+import { parseCidr } from "./cidr.ts";
 import { isIpAddress, parseHostPort, parseSocketAddress } from "./socket_address.ts";
 
 // Codes match CONFIG_ERROR_CODE in config/load.ts; spelled out so this file imports no loader.
@@ -105,6 +106,25 @@ export function checkValue(row: SchemaRow, value: unknown): Checked {
       return portRange(row, value, badType);
     case VALUE_TYPE.flags:
       return typeof value === "string" ? flags(value) : badType();
+    case VALUE_TYPE.networkList: {
+      if (!Array.isArray(value)) return badType();
+      const networks = [];
+      for (const [index, item] of value.entries()) {
+        const parsed = typeof item === "string" ? parseCidr(item) : undefined;
+        if (parsed === undefined || !parsed.ok) {
+          return {
+            ok: false,
+            code: parsed === undefined ? "CONFIG_BAD_TYPE" : "CONFIG_BAD_ADDRESS",
+            message: parsed === undefined
+              ? `expected a network such as "203.0.113.0/24", found ${describeFound(item)}`
+              : parsed.error,
+            index,
+          };
+        }
+        networks.push(parsed.value);
+      }
+      return { ok: true, value: networks };
+    }
   }
 }
 
@@ -132,6 +152,8 @@ export function expectedValue(row: SchemaRow): string {
       return `an array [min, max] of ports ${range(row)}`;
     case VALUE_TYPE.flags:
       return `a string of flag letters${such}`;
+    case VALUE_TYPE.networkList:
+      return `an array of networks${such}`;
   }
 }
 

@@ -1,5 +1,14 @@
 /** The resolved configuration every module reads: plain data, produced once by config/load.ts. */
 
+/** A network (config/cidr.ts parses and matches them): its first address and prefix length. */
+export interface Cidr {
+  /** As written in the config. */
+  readonly text: string;
+  readonly v6: boolean;
+  readonly base: bigint;
+  readonly prefix: number;
+}
+
 export const SIDE = { external: "external", internal: "internal" } as const;
 export type Side = typeof SIDE[keyof typeof SIDE];
 
@@ -25,6 +34,8 @@ export interface InterfaceConfig {
   readonly advertise: string | undefined;
   /** rtpproxy_manage modifier letters applied to messages received on this side. */
   readonly flags: string;
+  /** Sources whose identity headers pass (RFC 3325 §5): `trusted`. */
+  readonly trusted: readonly Cidr[];
 }
 
 export interface MediaConfig {

@@ -51,6 +51,7 @@ function describeInterface(iface: InterfaceConfig): string[] {
       ? "# advertise not set: the listen and media addresses"
       : `advertise = ${quote(iface.advertise)}`,
     `flags = ${quote(iface.flags)}`,
+    `trusted = [${iface.trusted.map((network) => quote(network.text)).join(", ")}]`,
   ];
 }
 

@@ -8,6 +8,7 @@
 import { parse, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import {
+  type Cidr,
   type Config,
   type InterfaceConfig,
   SIDE,
@@ -135,6 +136,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     media: get(["interfaces", name, "media"]) as string,
     advertise: get(["interfaces", name, "advertise"]) as string | undefined,
     flags: get(["interfaces", name, "flags"]) as string,
+    trusted: get(["interfaces", name, "trusted"]) as Cidr[],
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);

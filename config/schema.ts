@@ -17,6 +17,7 @@ export const VALUE_TYPE = {
   portRange: "port range",
   flags: "flags",
   path: "path",
+  networkList: "network list",
 } as const;
 export type ValueType = typeof VALUE_TYPE[keyof typeof VALUE_TYPE];
 
@@ -90,6 +91,17 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     example: `"w"`,
     doc: "rtpproxy_manage modifier letters for messages received on this side; see " +
       "[Interface flags](#interface-flags).",
+  },
+  {
+    key: "interfaces.<name>.trusted",
+    type: VALUE_TYPE.networkList,
+    required: false,
+    default: [],
+    example: `["203.0.113.0/24"]`,
+    doc: "Networks (CIDR, or single addresses) whose requests on this side may assert an " +
+      "identity: from any other source on the external side, P-Asserted-Identity, " +
+      "P-Preferred-Identity and Remote-Party-ID are removed before the request reaches the PBX " +
+      "(RFC 3325 §5). A carrier's proxies belong here.",
   },
   {
     key: "media.ports",

@@ -51,6 +51,18 @@ export function replyTarget(msg: SipMessage, inbound: Inbound): SendTarget {
   };
 }
 
+/** Headers that assert who is calling, trusted by the PBX (RFC 3325, and the older RPID). */
+const IDENTITY_HEADERS = ["p-asserted-identity", "p-preferred-identity", "remote-party-id"];
+
+/**
+ * RFC 3325 §5: identity headers from outside the trust domain are removed. The edits for the
+ * ones `msg` carries; the route can still read them, and add its own (examples/headers.ts).
+ */
+export function untrustedIdentityEdits(msg: SipMessage): Edit[] {
+  return IDENTITY_HEADERS.filter((name) => msg.headers.some((h) => h.name === name))
+    .map((name) => ({ op: "remove-all", name }));
+}
+
 /** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */
 export function replyAddress(via: Via | undefined, source: Peer, proto: SipProto): Peer {
   if (!via || proto === "tcp") return source;

@@ -6,6 +6,7 @@
  * client transaction it started live here, typed, not on the transactions.
  */
 import { getLogger } from "@logtape/logtape";
+import { inNetworks } from "../../config/cidr.ts";
 import type { Config } from "../../config/config.ts";
 import type { MediaOutcome } from "../../rtp/relay_types.ts";
 import { parseMessage } from "../message/message.ts";
@@ -35,7 +36,13 @@ import {
   type RouteHooks,
   type SipContext,
 } from "./context.ts";
-import { forwardEdits, newBranch, replyTarget, statelessBranch } from "./header_rules.ts";
+import {
+  forwardEdits,
+  newBranch,
+  replyTarget,
+  statelessBranch,
+  untrustedIdentityEdits,
+} from "./header_rules.ts";
 import { type LocalSides, localSides } from "./local_address.ts";
 import { resolveNextHop } from "./next_hop.ts";
 import { CALL_END, type CallEnd, type CallEndKind, CallLog } from "./call_log.ts";
@@ -153,7 +160,7 @@ export class ProxyCore implements ProxyActions {
       case "cancel":
         return this.#onCancel(match.tx, match.invite);
       case "ack-2xx":
-        return await this.#runRoute(newContext(msg, inbound, undefined));
+        return await this.#runRoute(this.#context(msg, inbound, undefined));
       case "new":
         break;
     }
@@ -162,13 +169,23 @@ export class ProxyCore implements ProxyActions {
       // RFC 3261 §16.2: a stateful proxy answers 100 at once so the caller stops retransmitting.
       this.#servers.respond(tx, 100, toBytes(buildResponse(msg, 100, reasonPhrase(100))));
       if (this.#draining && !msg.toTag) {
-        return this.reply(newContext(msg, inbound, tx), 503, "Shutting Down");
+        return this.reply(this.#context(msg, inbound, tx), 503, "Shutting Down");
       }
       if (!msg.toTag) this.#calls.started(msg, inbound.side);
     }
     // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
     if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.side);
-    await this.#runRoute(newContext(msg, inbound, tx));
+    await this.#runRoute(this.#context(msg, inbound, tx));
+  }
+
+  /** A new request's context; identity headers from an untrusted outside source are dropped. */
+  #context(msg: SipMessage, inbound: Inbound, tx: ServerTransaction | undefined): SipContext {
+    const ctx = newContext(msg, inbound, tx);
+    const { side, source } = inbound;
+    if (side === "external" && !inNetworks(source.host, this.config.external.trusted)) {
+      ctx.edits.push(...untrustedIdentityEdits(msg));
+    }
+    return ctx;
   }
 
   async #runRoute(ctx: SipContext): Promise<void> {

@@ -57,6 +57,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       media: "127.0.1.1",
       advertise: undefined,
       flags: "w",
+      trusted: [],
     },
     internal: {
       name: "internal",
@@ -65,6 +66,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       media: "127.0.2.1",
       advertise: undefined,
       flags: "",
+      trusted: [],
     },
     media: { ports: [10000, 20000], timeout: 60, holdTimeout: 3600, offerTimeout: 180 },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
@@ -112,7 +114,7 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "flags, media, role and sip",
+      "flags, media, role, sip and trusted",
   );
 });
 
@@ -466,4 +468,18 @@ Deno.test("loadConfigFile() reports an unreadable file with line 0", async () =>
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("loadConfig() reads trusted networks and refuses one that is not a network", () => {
+  const config = loadConfig(
+    edit({ 5: 'flags = "w"\ntrusted = ["203.0.113.0/24", "2001:db8::1"]' }),
+    "edge.toml",
+  );
+  assert.deepEqual(config.external.trusted.map((n) => n.text), ["203.0.113.0/24", "2001:db8::1"]);
+  const error = loadError(edit({ 5: 'flags = "w"\ntrusted = ["203.0.113.0/33"]' }));
+  assert.equal(error.line, 6);
+  assert.match(
+    error.message,
+    /trusted\[0\]: "203\.0\.113\.0\/33": the prefix length must be 0\.\.32/,
+  );
 });

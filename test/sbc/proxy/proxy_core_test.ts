@@ -4,6 +4,8 @@ import { getHeader, getHeaderValues } from "../../../sbc/message/message.ts";
 import { type SipMessage } from "../../../sbc/message/sip_message.ts";
 import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
+import { DEFAULT_CONFIG_TOML } from "../../../config/default.ts";
+import { loadConfig } from "../../../config/load.ts";
 import type { Peer } from "../../../sbc/transport/peer.ts";
 import { type CoreEnv, coreEnv, inbound, type Sent, settle } from "../../kit/core_env.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
@@ -649,4 +651,42 @@ Deno.test("ProxyCore sends the PBX an initial request from outside without the R
   assertTo(fwd, "internal", PBX);
   assert.deepEqual(getHeaderValues(fwd!.msg, "route"), []);
   env.finish();
+});
+
+const IDENTITY = [
+  "P-Asserted-Identity: <sip:ceo@pbx.example.com>",
+  "P-Preferred-Identity: <sip:ceo@pbx.example.com>",
+  "Remote-Party-ID: <sip:ceo@pbx.example.com>;party=calling",
+];
+const IDENTITY_HEADERS = ["p-asserted-identity", "p-preferred-identity", "remote-party-id"];
+
+Deno.test("ProxyCore removes identity headers from an untrusted outside source (RFC 3325 §5)", async () => {
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE", { extra: IDENTITY }));
+  const [, fwd] = env.take();
+  assertTo(fwd, "internal", PBX);
+  for (const name of IDENTITY_HEADERS) assert.equal(getHeader(fwd!.msg, name), undefined, name);
+  env.finish();
+});
+
+Deno.test("ProxyCore passes identity headers from a trusted network and from the PBX", async () => {
+  const config = loadConfig(
+    DEFAULT_CONFIG_TOML.replace(/(\[interfaces\.internal\])/, 'trusted = ["192.0.2.0/24"]\n\n$1'),
+    "<test>",
+  );
+  const env = coreEnv({ config });
+  await env.receive("external", PHONE, request("INVITE", { extra: IDENTITY }));
+  const [, fwd] = env.take();
+  for (const name of IDENTITY_HEADERS) assert.ok(getHeader(fwd!.msg, name), name);
+  env.finish();
+  const fromPbx = coreEnv();
+  await fromPbx.receive(
+    "internal",
+    PBX,
+    request("INVITE", { uri: "sip:bob@203.0.113.9:5070", extra: IDENTITY }),
+  );
+  const [, out] = fromPbx.take();
+  assertTo(out, "external", { host: "203.0.113.9", port: 5070 });
+  for (const name of IDENTITY_HEADERS) assert.ok(getHeader(out!.msg, name), name);
+  fromPbx.finish();
 });
