@@ -36,6 +36,9 @@ export interface InterfaceConfig {
   readonly flags: string;
   /** Sources whose identity headers pass (RFC 3325 §5): `trusted`. */
   readonly trusted: readonly Cidr[];
+  /** Sources served (empty: any) and sources dropped before parsing. */
+  readonly allow: readonly Cidr[];
+  readonly deny: readonly Cidr[];
 }
 
 export interface MediaConfig {

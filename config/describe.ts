@@ -4,7 +4,7 @@
  * The output loads again to an equal Config (test/config/describe_test.ts checks the round trip).
  */
 
-import type { Config, InterfaceConfig } from "./config.ts";
+import type { Cidr, Config, InterfaceConfig } from "./config.ts";
 import { formatHostPort, formatSocketAddress } from "./socket_address.ts";
 
 /** Print a resolved config as TOML that loads back to the same Config. */
@@ -51,8 +51,14 @@ function describeInterface(iface: InterfaceConfig): string[] {
       ? "# advertise not set: the listen and media addresses"
       : `advertise = ${quote(iface.advertise)}`,
     `flags = ${quote(iface.flags)}`,
-    `trusted = [${iface.trusted.map((network) => quote(network.text)).join(", ")}]`,
+    `allow = ${networks(iface.allow)}`,
+    `deny = ${networks(iface.deny)}`,
+    `trusted = ${networks(iface.trusted)}`,
   ];
+}
+
+function networks(list: readonly Cidr[]): string {
+  return `[${list.map((network) => quote(network.text)).join(", ")}]`;
 }
 
 // JSON's string escapes are a subset of TOML basic-string escapes.

@@ -137,6 +137,8 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     advertise: get(["interfaces", name, "advertise"]) as string | undefined,
     flags: get(["interfaces", name, "flags"]) as string,
     trusted: get(["interfaces", name, "trusted"]) as Cidr[],
+    allow: get(["interfaces", name, "allow"]) as Cidr[],
+    deny: get(["interfaces", name, "deny"]) as Cidr[],
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);

@@ -93,6 +93,24 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "[Interface flags](#interface-flags).",
   },
   {
+    key: "interfaces.<name>.allow",
+    type: VALUE_TYPE.networkList,
+    required: false,
+    default: [],
+    example: `["198.51.100.0/24"]`,
+    doc: "Networks (CIDR, or single addresses) whose SIP this interface serves; empty: any " +
+      "source. Anything else is dropped before it is parsed, with nothing sent back.",
+  },
+  {
+    key: "interfaces.<name>.deny",
+    type: VALUE_TYPE.networkList,
+    required: false,
+    default: [],
+    example: `["192.0.2.0/24"]`,
+    doc: "Networks whose SIP this interface drops before parsing, with nothing sent back; " +
+      "checked after `allow`.",
+  },
+  {
     key: "interfaces.<name>.trusted",
     type: VALUE_TYPE.networkList,
     required: false,

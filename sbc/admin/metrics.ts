@@ -49,6 +49,11 @@ export const METRICS: readonly MetricRow[] = [
     "Routing failures (script errors)",
     (s) => s.sip.routeErrors,
   ),
+  counter(
+    "edgesbc_sip_denied_total",
+    "SIP messages dropped by an interface's allow/deny lists",
+    (s) => s.sip.denied,
+  ),
   gauge("edgesbc_sip_transactions", "Server transactions alive", (s) => s.serverTransactions),
   gauge("edgesbc_sip_tcp_connections", "Open TCP connections", (s) => s.tcpConnections),
   gauge("edgesbc_rtp_sessions", "Media sessions", (s) => s.media.sessions),

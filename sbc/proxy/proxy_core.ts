@@ -120,6 +120,13 @@ export class ProxyCore implements ProxyActions {
 
   /** Entry point for every received message. Never throws. */
   receive(inbound: Inbound): void {
+    // Access lists come before parsing: a refused source costs no parse and gets nothing back.
+    const { allow, deny } = this.config[inbound.side];
+    const host = inbound.source.host;
+    if ((allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny)) {
+      this.counters.denied++;
+      return;
+    }
     const parsed = parseMessage(inbound.data);
     if (!parsed.ok) return this.#onMalformed(parsed.error, inbound);
     const msg = parsed.value;

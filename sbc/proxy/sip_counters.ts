@@ -16,9 +16,19 @@ export interface SipCounters {
   timeouts: number;
   /** Routing scripts that threw. */
   routeErrors: number;
+  /** Messages from sources an interface's `allow`/`deny` refuse (dropped unparsed). */
+  denied: number;
 }
 
 /** All counters at zero. */
 export function newSipCounters(): SipCounters {
-  return { requests: 0, responses: 0, parseErrors: 0, rejected: 0, timeouts: 0, routeErrors: 0 };
+  return {
+    requests: 0,
+    responses: 0,
+    parseErrors: 0,
+    rejected: 0,
+    timeouts: 0,
+    routeErrors: 0,
+    denied: 0,
+  };
 }

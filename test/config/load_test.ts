@@ -58,6 +58,8 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       advertise: undefined,
       flags: "w",
       trusted: [],
+      allow: [],
+      deny: [],
     },
     internal: {
       name: "internal",
@@ -67,6 +69,8 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       advertise: undefined,
       flags: "",
       trusted: [],
+      allow: [],
+      deny: [],
     },
     media: { ports: [10000, 20000], timeout: 60, holdTimeout: 3600, offerTimeout: 180 },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
@@ -114,7 +118,7 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "flags, media, role, sip and trusted",
+      "allow, deny, flags, media, role, sip and trusted",
   );
 });
 

@@ -55,7 +55,15 @@ function parseExposition(text: string): Map<string, Family> {
 }
 
 const SNAPSHOT: MetricsSnapshot = {
-  sip: { requests: 11, responses: 12, parseErrors: 3, rejected: 4, timeouts: 5, routeErrors: 6 },
+  sip: {
+    requests: 11,
+    responses: 12,
+    parseErrors: 3,
+    rejected: 4,
+    timeouts: 5,
+    routeErrors: 6,
+    denied: 13,
+  },
   serverTransactions: 7,
   tcpConnections: 8,
   media: {

@@ -690,3 +690,48 @@ Deno.test("ProxyCore passes identity headers from a trusted network and from the
   for (const name of IDENTITY_HEADERS) assert.ok(getHeader(out!.msg, name), name);
   fromPbx.finish();
 });
+
+Deno.test("ProxyCore answers nothing to a source its interface denies, before parsing", async () => {
+  const config = loadConfig(
+    DEFAULT_CONFIG_TOML.replace(
+      /(\[interfaces\.internal\])/,
+      'deny = ["192.0.2.0/24"]\n\n$1',
+    ),
+    "<test>",
+  );
+  const env = coreEnv({ config });
+  await env.receive("external", PHONE, request("INVITE"));
+  await env.receive("external", PHONE, "garbage that would get a 400\r\n\r\n");
+  assert.deepEqual(env.take(), [], "a denied source gets nothing back");
+  assert.equal(env.core.counters.denied, 2);
+  await env.receive(
+    "external",
+    { host: "198.51.100.7", port: 5060 },
+    request("OPTIONS", { uri: "sip:127.0.1.1" }),
+  );
+  assert.equal(env.take()[0]?.msg.status, 200, "others are served");
+  env.finish();
+});
+
+Deno.test("ProxyCore serves only the sources an interface allows, when it lists any", async () => {
+  const config = loadConfig(
+    DEFAULT_CONFIG_TOML.replace(
+      /(\[interfaces\.internal\])/,
+      'allow = ["198.51.100.0/24"]\n\n$1',
+    ),
+    "<test>",
+  );
+  const env = coreEnv({ config });
+  await env.receive("external", PHONE, request("OPTIONS", { uri: "sip:127.0.1.1" }));
+  assert.deepEqual(env.take(), []);
+  await env.receive(
+    "external",
+    { host: "198.51.100.7", port: 5060 },
+    request("OPTIONS", { uri: "sip:127.0.1.1" }),
+  );
+  assert.equal(env.take()[0]?.msg.status, 200);
+  // The PBX's side lists nothing: it is served.
+  await env.receive("internal", PBX, request("OPTIONS", { uri: "sip:127.0.2.1" }));
+  assert.equal(env.take()[0]?.msg.status, 200);
+  env.finish();
+});
