@@ -93,11 +93,6 @@ export function routeEntry(side: LocalSide, proto: SipProto, extra = ""): string
 /** Every branch we generate starts with this, so answers to our requests are recognised. */
 const OUR_BRANCH = `${MAGIC_COOKIE}es`;
 
-/** Whether a Via branch is one this SBC generated (newBranch or statelessBranch). */
-export function isOurBranch(branch: string): boolean {
-  return branch.startsWith(OUR_BRANCH);
-}
-
 let branchSeq = 0;
 const BRANCH_SALT = Math.random().toString(36).slice(2, 8);
 
