@@ -4,8 +4,8 @@
  *
  * - Max-Forwards (483 at zero), OPTIONS pings to the SBC answered 200.
  * - In-dialog requests follow our Record-Route entries to the other side; others get 404.
- * - Initial requests from outside go to the PBX only (never an open relay), without any Route set
- *   they brought; REGISTER with Path.
+ * - Initial requests from outside go to the PBX only (never an open relay); the core drops any
+ *   Route set they brought; REGISTER with Path.
  * - Initial requests from the PBX go to their next Route or Request-URI, out of the external side.
  * - Media of INVITE, ACK, BYE, CANCEL, UPDATE and PRACK through the relay, each side's flags.
  */
@@ -33,8 +33,6 @@ export function ksr_request_route(): void {
       return;
     }
   } else if (KSR.sbc.from_side() === "external") {
-    // Only the PBX, as we address it: no Route set brought from outside goes on.
-    KSR.hdr.remove("Route");
     KSR.pv.sets("$du", KSR.sbc.pbx());
     if (KSR.is_method("REGISTER")) KSR.path.add_path();
     else KSR.rr.record_route();

@@ -212,13 +212,20 @@ export interface Forwarding {
 /**
  * Every edit a forwarded request gets, in order: `received`/`rport` on the sender's Via, the
  * route's edits, Record-Route (two entries when crossing sides, each naming the side it faces:
- * top = the downstream one), a Path entry (RFC 3327) and our Via on top.
+ * top = the downstream one), a Path entry (RFC 3327) and our Via on top; an initial request from
+ * outside loses every Route header.
  */
 export function forwardEdits(f: Forwarding): Edit[] {
   const edits: Edit[] = [];
   const received = receivedEdit(f.msg, f.source);
   if (received) edits.push(received);
   edits.push(...f.edits);
+  // An initial request from outside goes only where we address it: a Route set it brought would
+  // let an outsider steer it on from the PBX (a PBX that proxies on Route follows it) to any
+  // inside host. Last, so no route step or script edit can put one back.
+  if (f.inSide.side === "external" && f.msg.toTag === undefined) {
+    edits.push({ op: "remove-all", name: "route" });
+  }
   if (f.recordRoute) {
     edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
     if (f.outSide.side !== f.inSide.side) {

@@ -85,9 +85,6 @@ export function bridgeRoute(): Step {
       return await next();
     }
     if (inbound.side === "external") {
-      // Only the PBX, and only as we address it: a Route set brought from outside is dropped,
-      // or a PBX that proxies on Route would carry the request on to where an outsider chose.
-      ctx.edits.push({ op: "remove-all", name: "route" });
       const pbx = actions.config.pbx.address;
       ctx.target = { out, uri: `sip:${pbx.host}:${pbx.port}`, proto: pbx.proto };
       if (msg.method === "REGISTER") ctx.path = true;
