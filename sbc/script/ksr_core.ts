@@ -4,20 +4,14 @@
  */
 import { advance, REQUEST_STATE } from "../proxy/context.ts";
 import { getLogger } from "@logtape/logtape";
-import { KSR_EXIT, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
+import { ANY_ROUTE, KSR_EXIT, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import type { KsrRow } from "./ksr_row.ts";
 import { localRole } from "../proxy/local_address.ts";
 import { parseUri } from "../message/uri.ts";
 
 const log = getLogger(["edgesbc", "script"]);
 
-const ANY = [
-  ROUTE_KIND.request,
-  ROUTE_KIND.failure,
-  ROUTE_KIND.branch,
-  ROUTE_KIND.reply,
-  ROUTE_KIND.onsend,
-] as const;
+const ANY = ANY_ROUTE;
 
 type LogMethod = "debug" | "info" | "warn" | "error" | "fatal";
 

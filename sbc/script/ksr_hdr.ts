@@ -4,7 +4,7 @@
  * the message as received, not the script's own edits (as Kamailio's lumps).
  */
 import { headerKey, isToken } from "../message/header_codecs.ts";
-import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
+import { EDITING_ROUTES, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { getHeader } from "../message/message.ts";
 import { type Edit, type SipMessage } from "../message/sip_message.ts";
@@ -37,12 +37,7 @@ function target(run: ScriptRun): { msg: SipMessage; edits: Edit[] } {
   return { msg: run.ctx.msg, edits: run.ctx.edits };
 }
 
-const EDITORS = [
-  ROUTE_KIND.request,
-  ROUTE_KIND.failure,
-  ROUTE_KIND.branch,
-  ROUTE_KIND.reply,
-] as const;
+const EDITORS = EDITING_ROUTES;
 const READERS = [...EDITORS, ROUTE_KIND.onsend] as const;
 
 const appendRow: KsrRow = {

@@ -3,7 +3,7 @@
  * and write them. Each variable is one row: its name, what it holds, and how to read and write it.
  */
 import { isOpen, type SipContext } from "../proxy/context.ts";
-import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
+import { ANY_ROUTE, EDITING_ROUTES, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { getHeader } from "../message/message.ts";
 import { type SipMessage } from "../message/sip_message.ts";
@@ -305,19 +305,8 @@ function read(row: KsrRow, run: ScriptRun, name: string): PvValue | undefined {
   return found.row.get(run, found.arg);
 }
 
-const ANY = [
-  ROUTE_KIND.request,
-  ROUTE_KIND.failure,
-  ROUTE_KIND.branch,
-  ROUTE_KIND.reply,
-  ROUTE_KIND.onsend,
-] as const;
-const WRITERS = [
-  ROUTE_KIND.request,
-  ROUTE_KIND.failure,
-  ROUTE_KIND.branch,
-  ROUTE_KIND.reply,
-] as const;
+const ANY = ANY_ROUTE;
+const WRITERS = EDITING_ROUTES;
 
 const getRow: KsrRow = {
   module: "pv",

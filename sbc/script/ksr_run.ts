@@ -21,6 +21,22 @@ export const ROUTE_KIND = {
   /** `ksr_onsend_route`: after the branch route, right before sending; may inspect or drop. */
   onsend: "onsend",
 } as const;
+
+/** Every route kind: functions that work anywhere (logging, KSR.x, reading the message). */
+export const ANY_ROUTE = [
+  ROUTE_KIND.request,
+  ROUTE_KIND.failure,
+  ROUTE_KIND.branch,
+  ROUTE_KIND.reply,
+  ROUTE_KIND.onsend,
+] as const;
+/** Route kinds whose message may still be changed (not onsend, which only inspects or drops). */
+export const EDITING_ROUTES = [
+  ROUTE_KIND.request,
+  ROUTE_KIND.failure,
+  ROUTE_KIND.branch,
+  ROUTE_KIND.reply,
+] as const;
 export type RouteKind = typeof ROUTE_KIND[keyof typeof ROUTE_KIND];
 
 /** A script function as the runner calls it. */
