@@ -43,7 +43,7 @@ export type RouteKind = typeof ROUTE_KIND[keyof typeof ROUTE_KIND];
 export type ScriptFunction = (msg: SipMessage) => unknown;
 
 /** What persists across the runs of one request (request, then failure, branch, reply). */
-export interface RequestState {
+export interface RequestScriptState {
   /** The proxy actions the request route ran with; later runs (failure, reply) reuse them. */
   readonly actions: ProxyActions;
   /** The hooks of the script that routed the request: its failure and reply routes run there. */
@@ -63,7 +63,7 @@ export interface ScriptRun {
   readonly kind: RouteKind;
   readonly ctx: SipContext;
   readonly actions: ProxyActions;
-  readonly state: RequestState;
+  readonly state: RequestScriptState;
   /** Every function the script defines, by name (t_on_* checks names against it). */
   readonly functions: ReadonlyMap<string, ScriptFunction>;
   /** The answer being handled: in reply routes, and in failure routes unless it was a timeout. */
@@ -76,10 +76,10 @@ export interface ScriptRun {
   dropped: boolean;
 }
 
-const states = new WeakMap<SipContext, RequestState>();
+const states = new WeakMap<SipContext, RequestScriptState>();
 
 /** The shared state of a request; undefined until a script's request route ran on it. */
-export function requestState(ctx: SipContext): RequestState | undefined {
+export function requestState(ctx: SipContext): RequestScriptState | undefined {
   return states.get(ctx);
 }
 
@@ -87,8 +87,8 @@ export function requestState(ctx: SipContext): RequestState | undefined {
 export function startRequest(
   ctx: SipContext,
   { actions, hooks }: { readonly actions: ProxyActions; readonly hooks: RouteHooks },
-): RequestState {
-  const state: RequestState = {
+): RequestScriptState {
+  const state: RequestScriptState = {
     actions,
     hooks,
     du: undefined,

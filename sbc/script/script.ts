@@ -16,7 +16,7 @@ import { KSR, KSR_ROWS } from "./ksr.ts";
 import {
   callWithRun,
   KSR_EXIT,
-  type RequestState,
+  type RequestScriptState,
   requestState,
   ROUTE_KIND,
   type RouteKind,
@@ -179,7 +179,7 @@ function makeScript(
   const newRun = (
     kind: RouteKind,
     ctx: SipContext,
-    state: RequestState,
+    state: RequestScriptState,
     reply?: SipMessage,
     replyEdits?: Edit[],
   ): ScriptRun => ({
@@ -242,7 +242,7 @@ function makeScript(
   function runReply(
     name: string,
     ctx: SipContext,
-    state: RequestState,
+    state: RequestScriptState,
     reply: SipMessage,
     edits: Edit[],
   ) {
