@@ -106,6 +106,8 @@ export function checkValue(row: SchemaRow, value: unknown): Checked {
       return portRange(row, value, badType);
     case VALUE_TYPE.flags:
       return typeof value === "string" ? flags(value) : badType();
+    case VALUE_TYPE.boolean:
+      return typeof value === "boolean" ? { ok: true, value } : badType();
     case VALUE_TYPE.networkList: {
       if (!Array.isArray(value)) return badType();
       const networks = [];
@@ -154,6 +156,8 @@ export function expectedValue(row: SchemaRow): string {
       return `a string of flag letters${such}`;
     case VALUE_TYPE.networkList:
       return `an array of networks${such}`;
+    case VALUE_TYPE.boolean:
+      return "true or false";
   }
 }
 

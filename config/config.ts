@@ -39,6 +39,15 @@ export interface InterfaceConfig {
   /** Sources served (empty: any) and sources dropped before parsing. */
   readonly allow: readonly Cidr[];
   readonly deny: readonly Cidr[];
+  /**
+   * Networks behind this side, as listed (the SBC adds the side's own addresses and, inside, the
+   * PBX's): nothing leaves by the other side towards them.
+   */
+  readonly networks: readonly Cidr[];
+  /** Hide the other side's addresses from what leaves here (on by default for external). */
+  readonly topologyHiding: boolean;
+  /** With topology hiding: Server/User-Agent value leaving here; undefined removes them. */
+  readonly serverHeader: string | undefined;
 }
 
 export interface MediaConfig {

@@ -54,6 +54,11 @@ function describeInterface(iface: InterfaceConfig): string[] {
     `allow = ${networks(iface.allow)}`,
     `deny = ${networks(iface.deny)}`,
     `trusted = ${networks(iface.trusted)}`,
+    `networks = ${networks(iface.networks)}`,
+    `topology_hiding = ${iface.topologyHiding}`,
+    iface.serverHeader === undefined
+      ? "# server_header not set: Server and User-Agent are removed when hiding"
+      : `server_header = ${quote(iface.serverHeader)}`,
   ];
 }
 

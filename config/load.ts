@@ -139,6 +139,10 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     trusted: get(["interfaces", name, "trusted"]) as Cidr[],
     allow: get(["interfaces", name, "allow"]) as Cidr[],
     deny: get(["interfaces", name, "deny"]) as Cidr[],
+    networks: get(["interfaces", name, "networks"]) as Cidr[],
+    topologyHiding: get(["interfaces", name, "topology_hiding"]) as boolean | undefined ??
+      get(["interfaces", name, "role"]) === SIDE.external,
+    serverHeader: get(["interfaces", name, "server_header"]) as string | undefined,
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);

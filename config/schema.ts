@@ -18,6 +18,7 @@ export const VALUE_TYPE = {
   flags: "flags",
   path: "path",
   networkList: "network list",
+  boolean: "boolean",
 } as const;
 export type ValueType = typeof VALUE_TYPE[keyof typeof VALUE_TYPE];
 
@@ -120,6 +121,34 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "identity: from any other source on the external side, P-Asserted-Identity, " +
       "P-Preferred-Identity and Remote-Party-ID are removed before the request reaches the PBX " +
       "(RFC 3325 §5). A carrier's proxies belong here.",
+  },
+  {
+    key: "interfaces.<name>.networks",
+    type: VALUE_TYPE.networkList,
+    required: false,
+    default: [],
+    example: `["10.0.0.0/8"]`,
+    doc: "Networks behind this interface. Nothing leaves by the other interface towards them, " +
+      "whatever a header says. The interface's own addresses always belong to it, and the " +
+      "internal interface also owns the PBX's address (`pbx.address`, when it is an IP).",
+  },
+  {
+    key: "interfaces.<name>.topology_hiding",
+    type: VALUE_TYPE.boolean,
+    required: false,
+    example: "false",
+    doc: "Hide the other side's topology from messages leaving by this interface: one " +
+      "Record-Route entry, our Contact and Via only, From/To hosts and Call-IDs that name " +
+      "the other side's addresses rewritten, `o=` rewritten, Server/User-Agent replaced " +
+      "(see docs/security.md). Absent: on for the external interface, off for the internal one.",
+  },
+  {
+    key: "interfaces.<name>.server_header",
+    type: VALUE_TYPE.string,
+    required: false,
+    example: `"edgesbc"`,
+    doc: "With topology hiding, the value of Server and User-Agent headers leaving by this " +
+      "interface. Absent: those headers are removed.",
   },
   {
     key: "media.ports",

@@ -54,6 +54,16 @@ export const METRICS: readonly MetricRow[] = [
     "SIP messages dropped by an interface's allow/deny lists",
     (s) => s.sip.denied,
   ),
+  counter(
+    "edgesbc_sip_boundary_refused_total",
+    "SIP messages not sent: their destination belongs to the other interface's networks",
+    (s) => s.sip.boundary,
+  ),
+  counter(
+    "edgesbc_sip_no_dialog_total",
+    "In-dialog requests from outside refused: no dialog the SBC set up matches them",
+    (s) => s.sip.noDialog,
+  ),
   gauge("edgesbc_sip_transactions", "Server transactions alive", (s) => s.serverTransactions),
   gauge("edgesbc_sip_tcp_connections", "Open TCP connections", (s) => s.tcpConnections),
   gauge("edgesbc_rtp_sessions", "Media sessions", (s) => s.media.sessions),

@@ -49,6 +49,8 @@ import { CALL_END, type CallEnd, type CallEndKind, CallLog } from "./call_log.ts
 import { ResponsePath } from "./response_path.ts";
 import { newSipCounters, type SipCounters } from "./sip_counters.ts";
 import { applyMedia } from "./media_seam.ts";
+import { LogLimiter } from "./log_limiter.ts";
+import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -67,7 +69,10 @@ export class ProxyCore implements ProxyActions {
   readonly config: Config;
   readonly sides: LocalSides;
   readonly counters: SipCounters = newSipCounters();
+  readonly networks: SideNetworks;
   #send: Send;
+  /** Log lines an outsider can cause, within a budget. */
+  #refusals = new LogLimiter();
   #servers: ServerTransactions;
   #clients: ClientTransactions;
   /** The client transaction a server transaction was relayed to (the way back: #responses). */
@@ -82,9 +87,11 @@ export class ProxyCore implements ProxyActions {
   constructor(options: CoreOptions) {
     this.config = options.config;
     this.sides = localSides(options.config);
-    this.#send = options.send;
-    this.#servers = new ServerTransactions(options.clock, options.send);
-    this.#clients = new ClientTransactions(options.clock, options.send);
+    this.networks = sideNetworks(options.config);
+    // Every message leaves through this one door, so no header can send one across the boundary.
+    const send = this.#send = this.#guard(options.send);
+    this.#servers = new ServerTransactions(options.clock, send);
+    this.#clients = new ClientTransactions(options.clock, send);
     this.#route = options.route;
     const media = this.#media = options.media;
     this.#calls = new CallLog({
@@ -101,6 +108,24 @@ export class ProxyCore implements ProxyActions {
       downstreamOf: (server) => this.#downstream.get(server),
       endRequest: (ctx, status, how, by) => this.#endRequest(ctx, status, how, by),
     });
+  }
+
+  /** `send`, refusing a destination the other side's networks own (networks per interface). */
+  #guard(send: Send): Send {
+    return (target, bytes) => {
+      if (!crossesBoundary(this.networks, target.side, target.dest.host)) {
+        return send(target, bytes);
+      }
+      this.counters.boundary++;
+      this.#refusals.line((skipped) =>
+        log.warn("Not sending to {peer} by the {side} interface: it is behind the other one", {
+          peer: peerKey(target.dest),
+          side: target.side,
+          skipped,
+        })
+      );
+      return Promise.resolve(false);
+    };
   }
 
   /** Swaps the routing (script reload); transactions in progress keep their contexts. */

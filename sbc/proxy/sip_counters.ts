@@ -18,6 +18,10 @@ export interface SipCounters {
   routeErrors: number;
   /** Messages from sources an interface's `allow`/`deny` refuse (dropped unparsed). */
   denied: number;
+  /** Messages not sent: their destination is owned by the other side's networks. */
+  boundary: number;
+  /** In-dialog requests from outside that belong to no dialog the SBC set up. */
+  noDialog: number;
 }
 
 /** All counters at zero. */
@@ -30,5 +34,7 @@ export function newSipCounters(): SipCounters {
     timeouts: 0,
     routeErrors: 0,
     denied: 0,
+    boundary: 0,
+    noDialog: 0,
   };
 }

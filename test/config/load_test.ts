@@ -60,6 +60,9 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       trusted: [],
       allow: [],
       deny: [],
+      networks: [],
+      topologyHiding: true,
+      serverHeader: undefined,
     },
     internal: {
       name: "internal",
@@ -71,6 +74,9 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       trusted: [],
       allow: [],
       deny: [],
+      networks: [],
+      topologyHiding: false,
+      serverHeader: undefined,
     },
     media: { ports: [10000, 20000], timeout: 60, holdTimeout: 3600, offerTimeout: 180 },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
@@ -118,7 +124,7 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "allow, deny, flags, media, role, sip and trusted",
+      "allow, deny, flags, media, networks, role, server_header, sip, topology_hiding and trusted",
   );
 });
 

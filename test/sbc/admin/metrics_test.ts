@@ -63,6 +63,8 @@ const SNAPSHOT: MetricsSnapshot = {
     timeouts: 5,
     routeErrors: 6,
     denied: 13,
+    boundary: 14,
+    noDialog: 15,
   },
   serverTransactions: 7,
   tcpConnections: 8,

@@ -6,6 +6,8 @@ import { buildResponse } from "../../../sbc/message/response.ts";
 import { TIMER } from "../../../sbc/transaction/timers.ts";
 import { DEFAULT_CONFIG_TOML } from "../../../config/default.ts";
 import { loadConfig } from "../../../config/load.ts";
+import { defaultConfig } from "../../../config/default.ts";
+import { parseCidr } from "../../../config/cidr.ts";
 import type { Peer } from "../../../sbc/transport/peer.ts";
 import { type CoreEnv, coreEnv, inbound, type Sent, settle } from "../../kit/core_env.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
@@ -733,5 +735,34 @@ Deno.test("ProxyCore serves only the sources an interface allows, when it lists 
   // The PBX's side lists nothing: it is served.
   await env.receive("internal", PBX, request("OPTIONS", { uri: "sip:127.0.2.1" }));
   assert.equal(env.take()[0]?.msg.status, 200);
+  env.finish();
+});
+
+Deno.test("ProxyCore sends nothing by the external side towards an address the internal side owns", async () => {
+  const base = defaultConfig();
+  const network = parseCidr("127.0.2.0/24");
+  assert.ok(network.ok);
+  const config = { ...base, internal: { ...base.internal, networks: [network.value] } };
+  const env = coreEnv({ config });
+  // The PBX's BYE follows a Record-Route an outsider forged in its INVITE: an inside victim.
+  await env.receive(
+    "internal",
+    PBX,
+    sip([
+      "BYE sip:alice@192.0.2.50:5062 SIP/2.0",
+      "Via: SIP/2.0/UDP 127.0.2.10:5060;branch=z9hG4bKpbxbye",
+      `Route: ${INT_RR}, ${EXT_RR}, <sip:127.0.2.99:5060;lr>`,
+      "Max-Forwards: 70",
+      "From: <sip:100@127.0.1.1>;tag=pbx1",
+      'To: "Alice" <sip:alice@127.0.1.1>;tag=a1',
+      "Call-ID: call1@10.0.0.5",
+      "CSeq: 2 BYE",
+    ]),
+  );
+  const out = env.take();
+  assert.deepEqual(out.filter((s) => s.target.side === "external"), []);
+  // The PBX hears that its request failed.
+  assert.deepEqual(out.map((s) => [s.target.dest, s.msg.status]), [[PBX, 408]]);
+  assert.equal(env.core.counters.boundary, 1);
   env.finish();
 });

@@ -1,0 +1,50 @@
+/**
+ * Which side owns an address: the networks behind each interface (`networks`), the side's own
+ * addresses and, inside, the PBX's. The boundary a message never crosses: nothing leaves by one
+ * interface towards an address the other one owns, whatever a Via, Route or Contact says.
+ *
+ * @module
+ */
+import { inNetworks, parseCidr } from "../../config/cidr.ts";
+import type { Cidr, Config, InterfaceConfig, Side } from "../../config/config.ts";
+import { isIpAddress } from "../../config/socket_address.ts";
+import { otherSide } from "./local_address.ts";
+
+export type SideNetworks = Readonly<Record<Side, readonly Cidr[]>>;
+
+/** Each side's networks: listed, plus its own addresses, plus the PBX's inside. */
+export function sideNetworks(config: Config): SideNetworks {
+  return {
+    external: withOwn(config.external, []),
+    internal: withOwn(config.internal, [config.pbx.address.host]),
+  };
+}
+
+function withOwn(iface: InterfaceConfig, also: readonly string[]): readonly Cidr[] {
+  const hosts = [
+    ...iface.sip.map((s) => s.host),
+    iface.media,
+    ...(iface.advertise === undefined ? [] : [iface.advertise]),
+    ...also,
+  ];
+  const own = [...new Set(hosts)].filter(isIpAddress).flatMap((host) => {
+    const parsed = parseCidr(host);
+    return parsed.ok ? [parsed.value] : [];
+  });
+  return [...iface.networks, ...own];
+}
+
+/** The side whose networks hold `host` (an IP literal), if one does; internal is asked first. */
+export function ownerOf(networks: SideNetworks, host: string): Side | undefined {
+  if (inNetworks(host, networks.internal)) return "internal";
+  if (inNetworks(host, networks.external)) return "external";
+  return undefined;
+}
+
+/**
+ * Sending to `host` by side `out` would cross into the other side: the other side owns the
+ * address and `out` does not (an address both list stays reachable from both).
+ */
+export function crossesBoundary(networks: SideNetworks, out: Side, host: string): boolean {
+  return inNetworks(host, networks[otherSide(out)]) && !inNetworks(host, networks[out]);
+}
