@@ -50,6 +50,8 @@ import { ResponsePath } from "./response_path.ts";
 import { newSipCounters, type SipCounters } from "./sip_counters.ts";
 import { applyMedia } from "./media_seam.ts";
 import { LogLimiter } from "./log_limiter.ts";
+import { DialogRouting } from "./dialog_routing.ts";
+import { DialogTable } from "./dialog_table.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
@@ -82,6 +84,8 @@ export class ProxyCore implements ProxyActions {
   #hooks: RouteHooks = {};
   #media: MediaHooks | undefined;
   #calls: CallLog;
+  #dialogTable: DialogTable;
+  #dialogs: DialogRouting;
   #draining = false;
 
   constructor(options: CoreOptions) {
@@ -98,8 +102,15 @@ export class ProxyCore implements ProxyActions {
       traffic: media && ((callId) => media.traffic(callId)),
       ...(options.now && { now: options.now }),
     });
+    this.#dialogTable = new DialogTable({ clock: options.clock });
+    this.#dialogs = new DialogRouting({
+      table: this.#dialogTable,
+      sides: this.sides,
+      outsideCallId: (callId) => callId,
+    });
     this.#responses = new ResponsePath({
       clock: options.clock,
+      dialogs: this.#dialogs,
       servers: this.#servers,
       media,
       calls: this.#calls,
@@ -141,6 +152,11 @@ export class ProxyCore implements ProxyActions {
 
   get transactions(): { server: number; client: number } {
     return { server: this.#servers.size, client: this.#clients.size };
+  }
+
+  /** Dialogs the SBC set up that are alive or ending. */
+  get dialogs(): number {
+    return this.#dialogTable.size;
   }
 
   /** Entry point for every received message. Never throws. */
@@ -296,6 +312,7 @@ export class ProxyCore implements ProxyActions {
    */
   #endRequest(ctx: SipContext, status: 408 | 487, how: CallEndKind, by: CallEnd["by"]): void {
     if (!advance(ctx, REQUEST_STATE.answered)) return;
+    this.#dialogs.failed(ctx);
     this.#calls.endedByProxy(ctx.msg, how, by, status);
     this.#respond(ctx, status, reasonPhrase(status));
   }
@@ -325,6 +342,8 @@ export class ProxyCore implements ProxyActions {
 
   async relay(ctx: SipContext): Promise<boolean> {
     if (!isOpen(ctx)) return false;
+    // Here, not in the pipeline: no routing script can relay an outsider's request elsewhere.
+    if (!this.#dialogs.bind(ctx)) return this.#refuseNoDialog(ctx);
     const target = ctx.target;
     if (!target) {
       this.reply(ctx, 500, "No Route Target");
@@ -373,6 +392,23 @@ export class ProxyCore implements ProxyActions {
     return true;
   }
 
+  /** An in-dialog request from outside that belongs to no dialog of ours: nothing crosses. */
+  #refuseNoDialog(ctx: SipContext): false {
+    this.counters.noDialog++;
+    const { msg, inbound } = ctx;
+    this.#refusals.line((skipped) =>
+      log.warn("Refusing {method} {callId} from {peer}: no dialog of ours", {
+        method: msg.method,
+        callId: msg.callId,
+        peer: peerKey(inbound.source),
+        skipped,
+      })
+    );
+    if (msg.method === "ACK") advance(ctx, REQUEST_STATE.dropped);
+    else this.reply(ctx, 404, "Not Here");
+    return false;
+  }
+
   #onResponse(msg: SipMessage): void {
     this.counters.responses++;
     const branch = msg.vias[0]?.branch;
@@ -390,11 +426,13 @@ export class ProxyCore implements ProxyActions {
   /** The relay dropped an answered call's media after the silence timeout. */
   mediaTimeout(callId: string): void {
     this.#calls.ended(callId, CALL_END.mediaTimeout, null);
+    this.#dialogTable.endCall(callId);
   }
 
   /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */
   close(): void {
     this.#calls.endAll();
+    this.#dialogTable.close();
     this.#responses.close();
     this.#servers.close();
     this.#clients.close();

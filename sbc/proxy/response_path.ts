@@ -37,6 +37,7 @@ import {
 import { armedFailure, runFailureRoute, type Upstream } from "./failure_route.ts";
 import { applyMedia } from "./media_seam.ts";
 import type { SipCounters } from "./sip_counters.ts";
+import type { DialogRouting } from "./dialog_routing.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -47,6 +48,8 @@ export interface ResponsePathOptions {
   readonly media: MediaHooks | undefined;
   readonly calls: CallLog;
   readonly counters: SipCounters;
+  /** Where answers create, confirm, refresh or fail dialogs. */
+  readonly dialogs: DialogRouting;
   /** The routing script's hooks in force now. */
   readonly hooks: () => RouteHooks;
   /** The client transaction a server transaction is relayed to now. */
@@ -133,6 +136,7 @@ export class ResponsePath implements ClientDelegate {
       caller: up.from,
       cancelled: up.server.cancelled,
     });
+    this.#o.dialogs.answered(up.ctx, tx.target.side, reply);
     const edits: Edit[] = [{ op: "remove-first-value", name: "via" }];
     const flags = up.ctx.replyMediaFlags;
     if (flags !== undefined) {

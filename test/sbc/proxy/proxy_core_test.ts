@@ -766,3 +766,121 @@ Deno.test("ProxyCore sends nothing by the external side towards an address the i
   assert.equal(env.core.counters.boundary, 1);
   env.finish();
 });
+
+let inDialogBranch = 0;
+
+/** An in-dialog request from the phone naming `uri` and `routes`, in the call of `callToPbx`. */
+function inDialogFromPhone(
+  method: string,
+  options: { uri: string; routes: string; callId?: string; toTag?: string; body?: string },
+): string {
+  return sip([
+    `${method} ${options.uri} SIP/2.0`,
+    `Via: SIP/2.0/UDP 10.0.0.5:5062;branch=z9hG4bKin${++inDialogBranch};rport`,
+    ...(options.routes === "" ? [] : [`Route: ${options.routes}`]),
+    "Max-Forwards: 70",
+    'From: "Alice" <sip:alice@example.com>;tag=a1',
+    `To: <sip:100@127.0.1.1>;tag=${options.toTag ?? "pbx1"}`,
+    `Call-ID: ${options.callId ?? "call1@10.0.0.5"}`,
+    `CSeq: 5 ${method}`,
+    ...(options.body ? ["Content-Type: application/sdp"] : []),
+  ], options.body ?? "");
+}
+
+Deno.test("ProxyCore sends an outsider's in-dialog requests only to the PBX target it recorded", async () => {
+  const env = coreEnv();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, answer(req, 200, "OK"));
+  env.take();
+  assert.equal(env.core.dialogs, 1);
+  const victim = "<sip:127.0.2.99:5060;lr>";
+  // The Request-URI, a Route after ours, a Route naming only our inside, a Path `received=`,
+  // TCP: each names a victim inside; each request goes to the PBX's Contact instead.
+  for (
+    const [method, uri, routes] of [
+      ["INFO", "sip:victim@127.0.2.99:5060", EXT_RR],
+      ["BYE", "sip:100@127.0.2.10:5060", `${EXT_RR}, ${victim}`],
+      ["INFO", "sip:victim@127.0.2.99:5060;transport=tcp", INT_RR],
+      ["INVITE", "sip:100@127.0.2.10", `<sip:127.0.1.1:5060;lr;received=sip:127.0.2.99:5060>`],
+      ["ACK", "sip:victim@127.0.2.99", `${EXT_RR}, ${victim}`],
+    ]
+  ) {
+    await env.receive(
+      "external",
+      PHONE,
+      inDialogFromPhone(method!, { uri: uri!, routes: routes! }),
+    );
+    const out = env.take().filter((s) => s.target.side === "internal");
+    assert.equal(out.length, 1, `${method} ${uri} ${routes}`);
+    const m = assertTo(out[0], "internal", PBX).msg;
+    assert.equal(m.uri, "sip:100@127.0.2.10:5060");
+    assert.deepEqual(getHeaderValues(m, "route"), []);
+  }
+  env.finish();
+});
+
+Deno.test("ProxyCore refuses an in-dialog request from outside that matches no dialog of ours", async () => {
+  const env = coreEnv();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, answer(req, 200, "OK"));
+  env.take();
+  // A wrong To tag, a wrong Call-ID: 404, nothing inside; an ACK with a body: dropped.
+  for (const options of [{ toTag: "guess" }, { callId: "other@10.0.0.5" }]) {
+    await env.receive(
+      "external",
+      PHONE,
+      inDialogFromPhone("BYE", { uri: "sip:100@127.0.2.10:5060", routes: EXT_RR, ...options }),
+    );
+    const out = env.take();
+    assert.deepEqual(out.map((s) => [s.target.side, s.msg.status]), [["external", 404]]);
+  }
+  await env.receive(
+    "external",
+    PHONE,
+    inDialogFromPhone("ACK", {
+      uri: "sip:victim@127.0.2.99",
+      routes: EXT_RR,
+      toTag: "guess",
+      body: "v=0\r\n",
+    }),
+  );
+  assert.deepEqual(env.take(), []);
+  assert.equal(env.core.counters.noDialog, 3);
+  env.finish();
+});
+
+Deno.test("ProxyCore forgets a dialog after its BYE, and an early one when the call fails", async () => {
+  const env = coreEnv();
+  const req = await callToPbx(env);
+  await env.receive("internal", PBX, answer(req, 180, "Ringing"));
+  assert.equal(env.core.dialogs, 1);
+  await env.receive("internal", PBX, answer(req, 486, "Busy Here"));
+  assert.equal(env.core.dialogs, 0);
+  // The caller's ACK to the 486 completes that transaction; the next call is a new one.
+  await env.receive("external", PHONE, request("ACK", { host: PHONE_PRIVATE }));
+  env.take();
+  await env.receive(
+    "external",
+    PHONE,
+    request("INVITE", { host: PHONE_PRIVATE, branch: "z9hG4bKcall2", cseq: 2 }),
+  );
+  const req2 = env.take()[1]!.msg;
+  await env.receive("internal", PBX, answer(req2, 200, "OK"));
+  await env.receive(
+    "external",
+    PHONE,
+    inDialogFromPhone("BYE", { uri: "sip:100@127.0.2.10:5060", routes: EXT_RR }),
+  );
+  env.take();
+  assert.equal(env.core.dialogs, 1); // ending: kept for retransmissions
+  env.clock.advance(TIMER.B);
+  assert.equal(env.core.dialogs, 0);
+  env.take(); // the unanswered BYE's retransmissions and its 408
+  await env.receive(
+    "external",
+    PHONE,
+    inDialogFromPhone("INFO", { uri: "sip:100@127.0.2.10:5060", routes: EXT_RR }),
+  );
+  assert.deepEqual(env.take().map((s) => s.msg.status), [404]);
+  env.finish();
+});

@@ -1,0 +1,88 @@
+/**
+ * Dialog-bound routing: an in-dialog request from outside is relayed only when it belongs to a
+ * dialog the SBC set up, and then only to the next hop the SBC recorded for it inside, whatever
+ * its Request-URI and Route headers say. Answers create, confirm and fail the dialogs; requests
+ * from the PBX refresh their target; a BYE ends them.
+ *
+ * Why state rather than a signed Record-Route: the media relay holds each call in this process
+ * anyway, so a restart ends the calls whatever SIP remembers; topology hiding must map the
+ * outside's view back to the PBX's (target, route set, Call-ID, From/To), which a token in the
+ * Record-Route could only carry encrypted and longer on every message; and a lookup is cheaper
+ * than a MAC (docs/security.md, docs/benchmarks.md).
+ *
+ * @module
+ */
+import type { Side } from "../../config/config.ts";
+import type { SipMessage } from "../message/sip_message.ts";
+import type { SipContext } from "./context.ts";
+import { contactUri, type Dialog, dialogOf, insideNextHop, insideRouteEdits } from "./dialog.ts";
+import type { DialogTable } from "./dialog_table.ts";
+import type { LocalSides } from "./local_address.ts";
+
+/** Requests that may move the remote target (RFC 3261 §12.2, RFC 3311). */
+const TARGET_REFRESH = new Set(["INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"]);
+
+export interface DialogRoutingOptions {
+  readonly table: DialogTable;
+  readonly sides: LocalSides;
+  /** The Call-ID a request from the PBX shows outside (itself unless topology hiding says). */
+  readonly outsideCallId: (insideCallId: string) => string;
+}
+
+export class DialogRouting {
+  readonly #o: DialogRoutingOptions;
+
+  constructor(options: DialogRoutingOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Binds an in-dialog request to its dialog before it is relayed: from outside, sets the target
+   * and Route to the recorded ones; false when it belongs to none (refuse it). Initial requests
+   * and the PBX's requests pass (the PBX is trusted; the boundary check still applies).
+   */
+  bind(ctx: SipContext): boolean {
+    const { msg, inbound } = ctx;
+    if (msg.toTag === undefined) return true;
+    const dialog = this.#o.table.match(msg, inbound.side);
+    if (inbound.side === "internal") {
+      if (dialog) this.#refreshTarget(dialog, msg);
+    } else {
+      if (!dialog) return false;
+      ctx.target = { out: "internal", uri: insideNextHop(dialog) };
+      ctx.edits.push(...insideRouteEdits(dialog));
+    }
+    if (dialog && msg.method === "BYE") this.#o.table.end(dialog);
+    return true;
+  }
+
+  /** An answer to a request relayed from `ctx.inbound.side` to `to`, on its way upstream. */
+  answered(ctx: SipContext, to: Side, reply: SipMessage): void {
+    const { msg, inbound } = ctx;
+    const from = inbound.side;
+    if (from === to) return;
+    if (msg.toTag !== undefined) {
+      // The PBX's 2xx to the outside party's re-INVITE may move its target.
+      if (from === "external" && reply.status >= 200 && reply.status < 300) {
+        const dialog = this.#o.table.match(msg, from);
+        if (dialog) this.#refreshTarget(dialog, reply);
+      }
+      return;
+    }
+    if (reply.status >= 300) return this.failed(ctx);
+    const outsideCallId = from === "internal" ? this.#o.outsideCallId(msg.callId) : msg.callId;
+    const dialog = dialogOf(msg, from, reply, this.#o.sides, outsideCallId);
+    if (dialog) this.#o.table.add(dialog);
+  }
+
+  /** The initial request failed (an answer >= 300, a timeout, a CANCEL): its early dialogs go. */
+  failed(ctx: SipContext): void {
+    if (ctx.msg.toTag === undefined) this.#o.table.failed(ctx.msg, ctx.inbound.side);
+  }
+
+  #refreshTarget(dialog: Dialog, msg: SipMessage): void {
+    if (!TARGET_REFRESH.has(msg.method)) return;
+    const target = contactUri(msg);
+    if (target !== undefined) dialog.insideTarget = target;
+  }
+}
