@@ -146,6 +146,16 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);
+  if (internal.topologyHiding) {
+    // What hiding rewrites outside is mapped back by the dialogs the PBX side keeps; the
+    // reverse (hiding carriers from the PBX) is not built.
+    fail(
+      CONFIG_ERROR_CODE.badValue,
+      ["interfaces", internal.name, "topology_hiding"],
+      "topology hiding hides the inside from the external interface; the internal interface " +
+        "cannot hide (set it on the external one, or leave it out)",
+    );
+  }
   const pbx = get(["pbx", "address"]) as SocketAddress;
   const script = get(["routing", "script"]) as string | undefined;
   const config: Config = {

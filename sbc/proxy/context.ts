@@ -30,7 +30,10 @@ export interface MediaHooks {
 }
 
 export interface SipContext {
+  /** The request as routing sees it: for an outside party's in-dialog request, the PBX's view. */
   readonly msg: SipMessage;
+  /** The request as its sender sent it: what answers are built from and made to match. */
+  readonly upstream: SipMessage;
   readonly inbound: Inbound;
   /** Undefined for an ACK to a 2xx, which is forwarded without a transaction. */
   readonly tx: ServerTransaction | undefined;
@@ -145,14 +148,16 @@ export function direction(ctx: SipContext): { from: Side; to: Side } {
   return { from: ctx.inbound.side, to: ctx.target?.out ?? otherSide(ctx.inbound.side) };
 }
 
-/** Builds a fresh context for a received request. */
+/** Builds a fresh context for a received request (`upstream`: as sent, when `msg` is mapped). */
 export function newContext(
   msg: SipMessage,
   inbound: Inbound,
   tx: ServerTransaction | undefined,
+  upstream: SipMessage = msg,
 ): SipContext {
   return {
     msg,
+    upstream,
     inbound,
     tx,
     edits: [],

@@ -28,6 +28,17 @@ export interface Dialog {
   readonly insideRoute: readonly string[];
   /** A 2xx confirmed it; until then it is early (RFC 3261 §12). */
   confirmed: boolean;
+  /** Topology hiding changed its Call-ID, From or To outside: requests from there map back. */
+  readonly hidden: boolean;
+}
+
+/** How the SBC presents a new dialog outside. */
+export interface DialogView {
+  readonly sides: LocalSides;
+  /** The Call-ID the outside sees. */
+  readonly outsideCallId: string;
+  /** Topology hiding rewrote the dialog's headers outside. */
+  readonly hidden: boolean;
 }
 
 /** Methods whose answer with a To tag creates a dialog (RFC 3261 §12, RFC 6665 §4.1). */
@@ -41,9 +52,9 @@ export function dialogOf(
   request: SipMessage,
   from: Side,
   reply: SipMessage,
-  sides: LocalSides,
-  outsideCallId: string,
+  view: DialogView,
 ): Dialog | undefined {
+  const { sides, outsideCallId, hidden } = view;
   if (request.toTag !== undefined || !DIALOG_METHODS.has(request.method)) return undefined;
   if (reply.status <= 100 || reply.status >= 300) return undefined;
   const toTag = reply.toTag;
@@ -71,6 +82,7 @@ export function dialogOf(
     insideTarget: target,
     insideRoute: inside.route,
     confirmed: reply.status >= 200,
+    hidden,
   };
 }
 

@@ -13,11 +13,14 @@
  * @module
  */
 import type { Side } from "../../config/config.ts";
+import { parseMessage } from "../message/message.ts";
+import { serializeMessage } from "../message/serialize.ts";
 import type { SipMessage } from "../message/sip_message.ts";
 import type { SipContext } from "./context.ts";
 import { contactUri, type Dialog, dialogOf, insideNextHop, insideRouteEdits } from "./dialog.ts";
 import type { DialogTable } from "./dialog_table.ts";
 import type { LocalSides } from "./local_address.ts";
+import { insideViewEdits, outsideCallId, type TopologyHiding } from "./topology_hiding.ts";
 
 /** Requests that may move the remote target (RFC 3261 §12.2, RFC 3311). */
 const TARGET_REFRESH = new Set(["INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"]);
@@ -25,8 +28,8 @@ const TARGET_REFRESH = new Set(["INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFE
 export interface DialogRoutingOptions {
   readonly table: DialogTable;
   readonly sides: LocalSides;
-  /** The Call-ID a request from the PBX shows outside (itself unless topology hiding says). */
-  readonly outsideCallId: (insideCallId: string) => string;
+  /** The external interface's topology hiding, if on. */
+  readonly hiding: TopologyHiding | undefined;
 }
 
 export class DialogRouting {
@@ -70,9 +73,26 @@ export class DialogRouting {
       return;
     }
     if (reply.status >= 300) return this.failed(ctx);
-    const outsideCallId = from === "internal" ? this.#o.outsideCallId(msg.callId) : msg.callId;
-    const dialog = dialogOf(msg, from, reply, this.#o.sides, outsideCallId);
+    const hiding = from === "internal" ? this.#o.hiding : undefined;
+    const dialog = dialogOf(msg, from, reply, {
+      sides: this.#o.sides,
+      outsideCallId: hiding ? outsideCallId(hiding, msg.callId) : msg.callId,
+      hidden: hiding !== undefined,
+    });
     if (dialog) this.#o.table.add(dialog);
+  }
+
+  /**
+   * An outside party's in-dialog request as the PBX knows its dialog (Call-ID, From, To), for
+   * routing, media and the script to see; `msg` itself when hiding changed nothing.
+   */
+  insideView(msg: SipMessage): SipMessage {
+    if (msg.toTag === undefined) return msg;
+    const dialog = this.#o.table.match(msg, "external");
+    const edits = dialog ? insideViewEdits(msg, dialog) : [];
+    if (edits.length === 0) return msg;
+    const parsed = parseMessage(serializeMessage(msg, edits));
+    return parsed.ok ? parsed.value : msg;
   }
 
   /** The initial request failed (an answer >= 300, a timeout, a CANCEL): its early dialogs go. */

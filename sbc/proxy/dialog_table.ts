@@ -62,8 +62,9 @@ export class DialogTable {
   /** The dialog of an in-dialog request received on `side`, refreshed; undefined if none. */
   match(msg: SipMessage, side: Side): Dialog | undefined {
     this.#sweep();
+    // From outside, the Call-ID is the one shown there, or already mapped to the PBX's.
     const list = side === "external"
-      ? this.#byOutside.get(msg.callId)
+      ? this.#byOutside.get(msg.callId) ?? this.#byInside.get(msg.callId)
       : this.#byInside.get(msg.callId);
     const [mine, theirs] = side === "external"
       ? ["outsideTag", "insideTag"] as const

@@ -207,6 +207,11 @@ export interface Forwarding {
   readonly recordRoute: boolean;
   readonly path: boolean;
   readonly branch: string;
+  /**
+   * Topology hiding's edits (topology_hiding.ts) when the request leaves by a hiding side: they
+   * replace `edits` (filtered there), and only our outgoing side's Record-Route is added.
+   */
+  readonly hidden?: readonly Edit[];
 }
 
 /**
@@ -217,9 +222,9 @@ export interface Forwarding {
  */
 export function forwardEdits(f: Forwarding): Edit[] {
   const edits: Edit[] = [];
-  const received = receivedEdit(f.msg, f.source);
+  const received = f.hidden ? undefined : receivedEdit(f.msg, f.source);
   if (received) edits.push(received);
-  edits.push(...f.edits);
+  edits.push(...f.hidden ?? f.edits);
   // An initial request from outside goes only where we address it: a Route set it brought would
   // let an outsider steer it on from the PBX (a PBX that proxies on Route follows it) to any
   // inside host. Last, so no route step or script edit can put one back.
@@ -227,8 +232,10 @@ export function forwardEdits(f: Forwarding): Edit[] {
     edits.push({ op: "remove-all", name: "route" });
   }
   if (f.recordRoute) {
-    edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
-    if (f.outSide.side !== f.inSide.side) {
+    if (!f.hidden) {
+      edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
+    }
+    if (f.outSide.side !== f.inSide.side || f.hidden) {
       edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.outSide, f.outProto) });
     }
   }

@@ -21,6 +21,10 @@ export interface MediaLeg {
   readonly flags: string;
   /** The request had a To tag (for an answer: its request had one). */
   readonly inDialog: boolean;
+  /** The call's Call-ID when the message shows another one (topology hiding outside). */
+  readonly callId?: string;
+  /** Topology hiding on the side it goes to: the `o=` address is ours too (flag `o`). */
+  readonly hideOrigin?: boolean;
 }
 
 const NONE: MediaOutcome = { kind: "none" };
@@ -31,7 +35,14 @@ export function applyMedia(
   msg: SipMessage,
   leg: MediaLeg,
 ): MediaOutcome {
-  return media ? media.manage({ msg: mediaMessage(msg), ...leg }) : NONE;
+  if (!media) return NONE;
+  const { callId, hideOrigin, ...rest } = leg;
+  const facts = mediaMessage(msg);
+  return media.manage({
+    ...rest,
+    msg: callId === undefined ? facts : { ...facts, callId },
+    flags: hideOrigin ? `${leg.flags}o` : leg.flags,
+  });
 }
 
 /** The facts of `msg` that media management decides on. */

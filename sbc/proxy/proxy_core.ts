@@ -52,6 +52,7 @@ import { applyMedia } from "./media_seam.ts";
 import { LogLimiter } from "./log_limiter.ts";
 import { DialogRouting } from "./dialog_routing.ts";
 import { DialogTable } from "./dialog_table.ts";
+import { hiddenRequestEdits, type TopologyHiding, topologyHiding } from "./topology_hiding.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
@@ -86,6 +87,7 @@ export class ProxyCore implements ProxyActions {
   #calls: CallLog;
   #dialogTable: DialogTable;
   #dialogs: DialogRouting;
+  readonly #hiding: TopologyHiding | undefined;
   #draining = false;
 
   constructor(options: CoreOptions) {
@@ -102,15 +104,14 @@ export class ProxyCore implements ProxyActions {
       traffic: media && ((callId) => media.traffic(callId)),
       ...(options.now && { now: options.now }),
     });
+    const hiding = this.#hiding = topologyHiding(options.config, this.sides, this.networks);
     this.#dialogTable = new DialogTable({ clock: options.clock });
-    this.#dialogs = new DialogRouting({
-      table: this.#dialogTable,
-      sides: this.sides,
-      outsideCallId: (callId) => callId,
-    });
+    this.#dialogs = new DialogRouting({ table: this.#dialogTable, sides: this.sides, hiding });
     this.#responses = new ResponsePath({
       clock: options.clock,
       dialogs: this.#dialogs,
+      hiding,
+      sides: this.sides,
       servers: this.#servers,
       media,
       calls: this.#calls,
@@ -222,13 +223,22 @@ export class ProxyCore implements ProxyActions {
       if (!msg.toTag) this.#calls.started(msg, inbound.side);
     }
     // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
-    if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.side);
-    await this.#runRoute(this.#context(msg, inbound, tx));
+    const ctx = this.#context(msg, inbound, tx);
+    if (msg.method === "BYE") this.#calls.ended(ctx.msg.callId, CALL_END.bye, inbound.side);
+    await this.#runRoute(ctx);
   }
 
-  /** A new request's context; identity headers from an untrusted outside source are dropped. */
+  /** What routing sees of a request: an outside party's in-dialog one as the PBX knows it. */
+  #view(msg: SipMessage, inbound: Inbound): SipMessage {
+    return inbound.side === "external" ? this.#dialogs.insideView(msg) : msg;
+  }
+
+  /**
+   * A new request's context, in the view routing sees (`upstream` keeps what was sent, for the
+   * answers); identity headers from an untrusted outside source are dropped.
+   */
   #context(msg: SipMessage, inbound: Inbound, tx: ServerTransaction | undefined): SipContext {
-    const ctx = newContext(msg, inbound, tx);
+    const ctx = newContext(this.#view(msg, inbound), inbound, tx, msg);
     const { side, source } = inbound;
     if (side === "external" && !inNetworks(source.host, this.config.external.trusted)) {
       ctx.edits.push(...untrustedIdentityEdits(msg));
@@ -286,6 +296,7 @@ export class ProxyCore implements ProxyActions {
       source: ctx.inbound.source,
       flags: letters.request,
       inDialog: ctx.msg.toTag !== undefined,
+      hideOrigin: to === "external" && this.#hiding !== undefined,
     });
     if (outcome.kind === "body") ctx.edits.push({ op: "body", body: outcome.body });
     return outcome;
@@ -326,12 +337,13 @@ export class ProxyCore implements ProxyActions {
     if (ctx.msg.method === "ACK") return;
     if (status >= 300) this.counters.rejected++;
     const tx = ctx.tx;
-    const text = buildResponse(ctx.msg, status, reason, {
+    // Built from the request as its sender sent it, never from the PBX's view of it.
+    const text = buildResponse(ctx.upstream, status, reason, {
       ...(status > 100 && { toTag: tx?.localTag ?? STATELESS_TO_TAG }),
       ...(headers && { headers }),
     });
     if (tx) this.#servers.respond(tx, status, toBytes(text));
-    else this.#sendStateless(ctx.msg, ctx.inbound, status, reason);
+    else this.#sendStateless(ctx.upstream, ctx.inbound, status, reason);
     if (
       status >= 300 && ctx.msg.method === "INVITE" && !ctx.msg.toTag &&
       ctx.replyMediaFlags !== undefined
@@ -357,6 +369,7 @@ export class ProxyCore implements ProxyActions {
     }
     const { msg, inbound } = ctx;
     const branch = msg.method === "ACK" ? statelessBranch(msg) : newBranch();
+    const hiding = sendTo.side === "external" ? this.#hiding : undefined;
     const edits = forwardEdits({
       msg,
       source: inbound.source,
@@ -368,6 +381,7 @@ export class ProxyCore implements ProxyActions {
       recordRoute: ctx.recordRoute,
       path: ctx.path,
       branch,
+      ...(hiding && { hidden: hiddenRequestEdits(hiding, msg, sendTo.proto, ctx.edits) }),
     });
     const bytes = toBytes(serializeMessage(msg, edits));
     const server = ctx.tx;
@@ -417,10 +431,7 @@ export class ProxyCore implements ProxyActions {
     if (handled) return;
     // A 2xx retransmission after its transaction ended (RFC 3261 §16.7 step 5).
     const late = this.#responses.late2xx(msg);
-    if (late) {
-      const bytes = toBytes(serializeMessage(msg, [{ op: "remove-first-value", name: "via" }]));
-      void this.#send(late, bytes);
-    }
+    if (late) void this.#send(late.target, late.bytes);
   }
 
   /** The relay dropped an answered call's media after the silence timeout. */

@@ -38,6 +38,8 @@ import { armedFailure, runFailureRoute, type Upstream } from "./failure_route.ts
 import { applyMedia } from "./media_seam.ts";
 import type { SipCounters } from "./sip_counters.ts";
 import type { DialogRouting } from "./dialog_routing.ts";
+import type { LocalSides } from "./local_address.ts";
+import { hiddenAnswerEdits, restoreEdits, type TopologyHiding } from "./topology_hiding.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -50,6 +52,9 @@ export interface ResponsePathOptions {
   readonly counters: SipCounters;
   /** Where answers create, confirm, refresh or fail dialogs. */
   readonly dialogs: DialogRouting;
+  /** The external interface's topology hiding, if on. */
+  readonly hiding: TopologyHiding | undefined;
+  readonly sides: LocalSides;
   /** The routing script's hooks in force now. */
   readonly hooks: () => RouteHooks;
   /** The client transaction a server transaction is relayed to now. */
@@ -63,13 +68,21 @@ export interface ResponsePathOptions {
   ) => void;
 }
 
+/** Where late copies of a forwarded 2xx go, and what went there the first time. */
+interface LateAnswer {
+  readonly target: SendTarget;
+  /** The 2xx as forwarded: a retransmission is the same answer, so it goes out the same. */
+  readonly bytes: Uint8Array;
+  readonly timer: number;
+}
+
 /** The delegate of every client transaction the core starts. */
 export class ResponsePath implements ClientDelegate {
   readonly #o: ResponsePathOptions;
   /** What each client transaction's answers go back to. */
   readonly #upstream = new WeakMap<ClientTransaction, Upstream>();
   /** Where late copies of each forwarded INVITE's 2xx go, by the branch we sent it with. */
-  readonly #late2xx = new Map<string, { readonly target: SendTarget; readonly timer: number }>();
+  readonly #late2xx = new Map<string, LateAnswer>();
 
   constructor(options: ResponsePathOptions) {
     this.#o = options;
@@ -97,10 +110,10 @@ export class ResponsePath implements ClientDelegate {
    * Where a 2xx whose client transaction is gone goes: the caller of an INVITE this proxy
    * forwarded and answered with a 2xx less than 64*T1 ago; undefined for anything else.
    */
-  late2xx(msg: SipMessage): SendTarget | undefined {
+  late2xx(msg: SipMessage): LateAnswer | undefined {
     if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
     const branch = msg.vias[0]?.branch;
-    return branch === undefined ? undefined : this.#late2xx.get(branch)?.target;
+    return branch === undefined ? undefined : this.#late2xx.get(branch);
   }
 
   /** Forgets every late-2xx route and its timer. */
@@ -137,29 +150,53 @@ export class ResponsePath implements ClientDelegate {
       cancelled: up.server.cancelled,
     });
     this.#o.dialogs.answered(up.ctx, tx.target.side, reply);
-    const edits: Edit[] = [{ op: "remove-first-value", name: "via" }];
+    const edits = this.#headerEdits(tx, up, reply);
     const flags = up.ctx.replyMediaFlags;
     if (flags !== undefined) {
+      // Under the Call-ID the media was offered with (hiding may show another one outside).
       const outcome = applyMedia(this.#o.media, reply, {
+        callId: up.ctx.msg.callId,
         from: tx.target.side,
         to: up.from,
         source: tx.target.dest,
         flags,
         inDialog: up.ctx.msg.toTag !== undefined,
+        hideOrigin: up.from === "external" && this.#o.hiding !== undefined,
       });
       if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
     }
     this.#o.hooks().onReply?.(up.ctx, reply, edits);
     // A final answer ends the request: the route's state says so for later readers.
     if (reply.status >= 200) advance(up.ctx, REQUEST_STATE.answered);
-    if (tx.invite && reply.status < 300 && reply.status >= 200) this.#rememberLate2xx(tx, up);
-    this.#o.servers.respond(up.server, reply.status, toBytes(serializeMessage(reply, edits)));
+    const bytes = toBytes(serializeMessage(reply, edits));
+    if (tx.invite && reply.status < 300 && reply.status >= 200) {
+      this.#rememberLate2xx(tx, up, bytes);
+    }
+    this.#o.servers.respond(up.server, reply.status, bytes);
   }
 
-  #rememberLate2xx(tx: ClientTransaction, up: Upstream): void {
+  /**
+   * Our Via off an answer; with topology hiding, the answer made to match the request as its
+   * sender sent it (Vias, Call-ID, From, To) when either way hid or mapped it, and nothing of
+   * the inside in what goes out by the external side.
+   */
+  #headerEdits(tx: ClientTransaction, up: Upstream, reply: SipMessage): Edit[] {
+    const hiding = this.#o.hiding;
+    const mapped = up.ctx.upstream !== up.ctx.msg;
+    const hidDown = hiding !== undefined && tx.target.side === "external" && up.from !== "external";
+    const restore = mapped || hidDown ? restoreEdits(reply, up.ctx.upstream) : undefined;
+    if (hiding === undefined || up.from !== "external") {
+      return restore ?? [{ op: "remove-first-value", name: "via" }];
+    }
+    const hidden = hiddenAnswerEdits(hiding, this.#o.sides, reply, up.server.replyTo.proto);
+    // The restored values last: they are what the outside party sent.
+    return [{ op: "remove-first-value", name: "via" }, ...hidden, ...restore ?? []];
+  }
+
+  #rememberLate2xx(tx: ClientTransaction, up: Upstream, bytes: Uint8Array): void {
     if (this.#late2xx.has(tx.branch)) return;
     const timer = this.#o.clock.setTimer(() => this.#late2xx.delete(tx.branch), TIMER.B);
-    this.#late2xx.set(tx.branch, { target: up.server.replyTo, timer });
+    this.#late2xx.set(tx.branch, { target: up.server.replyTo, bytes, timer });
   }
 
   #runFailure(up: Upstream, status: number, reply: SipMessage | undefined): Promise<boolean> {

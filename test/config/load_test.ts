@@ -493,3 +493,18 @@ Deno.test("loadConfig() reads trusted networks and refuses one that is not a net
     /trusted\[0\]: "203\.0\.113\.0\/33": the prefix length must be 0\.\.32/,
   );
 });
+
+Deno.test("loadConfig() hides topology outside by default and refuses it inside", () => {
+  const config = loadConfig(edit({}), "edge.toml");
+  assert.equal(config.external.topologyHiding, true);
+  assert.equal(config.internal.topologyHiding, false);
+  const off = loadConfig(edit({ 5: 'flags = "w"\ntopology_hiding = false' }), "edge.toml");
+  assert.equal(off.external.topologyHiding, false);
+  assertRefused(
+    edit({ 10: 'media = "127.0.2.1"\ntopology_hiding = true' }),
+    CONFIG_ERROR_CODE.badValue,
+    "edge.toml:11: interfaces.internal.topology_hiding: topology hiding hides the inside from " +
+      "the external interface; the internal interface cannot hide (set it on the external one, " +
+      "or leave it out)",
+  );
+});

@@ -26,7 +26,11 @@ function invite(recordRoute: string, contact: string): string {
 Deno.test("dialogOf() records the PBX's Contact and Record-Routes from its INVITE (UAS route set)", () => {
   const request = parse(invite(`<sip:10.0.0.7;lr>, <sip:10.0.0.8;lr>`, "sip:100@127.0.2.10:5070"));
   const reply = parse(buildResponse(request, 200, "OK", { toTag: "out1" }));
-  const dialog = dialogOf(request, "internal", reply, SIDES, "c1@127.0.2.10");
+  const dialog = dialogOf(request, "internal", reply, {
+    sides: SIDES,
+    outsideCallId: "c1@127.0.2.10",
+    hidden: false,
+  });
   assert.ok(dialog);
   assert.equal(dialog.insideTag, "in1");
   assert.equal(dialog.outsideTag, "out1");
@@ -46,7 +50,11 @@ Deno.test("dialogOf() takes the PBX's Record-Routes above ours from its answer, 
       ["Contact", "<sip:100@127.0.2.10>"],
     ],
   }));
-  const dialog = dialogOf(request, "external", reply, SIDES, request.callId);
+  const dialog = dialogOf(request, "external", reply, {
+    sides: SIDES,
+    outsideCallId: request.callId,
+    hidden: false,
+  });
   assert.ok(dialog);
   assert.equal(dialog.outsideTag, "in1");
   assert.equal(dialog.insideTag, "pbx1");
@@ -58,11 +66,17 @@ Deno.test("dialogOf() makes no dialog of a 100, a failure, a REGISTER or an in-d
   const request = parse(invite("<sip:192.0.2.1;lr>", "sip:bob@192.0.2.9"));
   for (const status of [100, 486]) {
     const reply = parse(buildResponse(request, status, "x", { toTag: "t" }));
-    assert.equal(dialogOf(request, "external", reply, SIDES, ""), undefined);
+    assert.equal(
+      dialogOf(request, "external", reply, { sides: SIDES, outsideCallId: "", hidden: false }),
+      undefined,
+    );
   }
   const register = parse(invite("<sip:192.0.2.1;lr>", "sip:b@x").replaceAll("INVITE", "REGISTER"));
   const reply = parse(buildResponse(register, 200, "OK", { toTag: "t" }));
-  assert.equal(dialogOf(register, "external", reply, SIDES, ""), undefined);
+  assert.equal(
+    dialogOf(register, "external", reply, { sides: SIDES, outsideCallId: "", hidden: false }),
+    undefined,
+  );
 });
 
 Deno.test("withoutTag() drops the tag and keeps the URI's own parameters", () => {
@@ -75,7 +89,13 @@ Deno.test("DialogTable forgets a dialog idle longer than its limit, lazily and w
   const table = new DialogTable({ clock, idleMs: 1000 });
   const request = parse(invite("<sip:192.0.2.1;lr>", "sip:bob@192.0.2.9"));
   const reply = parse(buildResponse(request, 200, "OK", { toTag: "out1" }));
-  table.add(dialogOf(request, "internal", reply, SIDES, request.callId)!);
+  table.add(
+    dialogOf(request, "internal", reply, {
+      sides: SIDES,
+      outsideCallId: request.callId,
+      hidden: false,
+    })!,
+  );
   assert.equal(clock.pending, 0);
   const bye = parse(
     sip([

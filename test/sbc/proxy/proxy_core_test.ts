@@ -73,7 +73,8 @@ Deno.test("ProxyCore forwards 180 and 200 from the PBX to the caller without our
   assert.equal(ringing.vias[0]!.branch, "z9hG4bKphone1");
   assert.equal(ringing.vias[0]!.params.received, "192.0.2.50");
   assert.equal(ringing.toTag, "pbx1");
-  assert.deepEqual(getHeaderValues(ringing, "record-route"), [INT_RR, EXT_RR]);
+  // Topology hiding (on outside by default): only our external entry shows.
+  assert.deepEqual(getHeaderValues(ringing, "record-route"), [EXT_RR]);
   const okText = answer(req, 200, "OK");
   await env.receive("internal", PBX, okText);
   const ok = env.take();
@@ -407,8 +408,8 @@ Deno.test("ProxyCore forwards an initial INVITE from the PBX to its Request-URI 
   assert.equal(req.uri, "sip:bob@198.51.100.7:5070");
   assert.equal(req.vias[0]!.host, "127.0.1.1");
   assert.equal(req.maxForwards, 69);
-  // Crossing the other way: the external-facing entry on top.
-  assert.deepEqual(getHeaderValues(req, "record-route"), [EXT_RR, INT_RR]);
+  // Crossing the other way, topology hidden: the external-facing entry only.
+  assert.deepEqual(getHeaderValues(req, "record-route"), [EXT_RR]);
   env.core.close();
   assert.equal(env.clock.pending, 0);
 });

@@ -355,7 +355,8 @@ Deno.test("examples/headers.ts asserts identity going in and strips internal hea
   );
   const ok = env.take().find((s) => s.msg.status === 200)!;
   assert.equal(getHeader(ok.msg, "X-Internal-Trunk"), undefined);
-  assert.equal(getHeader(ok.msg, "Contact"), "<sip:100@127.0.2.10>");
+  // The script leaves Contact alone; topology hiding (on outside by default) shows ours.
+  assert.equal(getHeader(ok.msg, "Contact"), "<sip:100@127.0.1.1:5060>");
   env.finish();
 });
 

@@ -1,0 +1,258 @@
+/**
+ * Topology hiding (Kamailio's topoh/topos as the reference): nothing that leaves by a hiding
+ * interface names an address or host of the other side. Pure functions over a message that
+ * return the edits; the proxy core applies them after routing, so a routing script still sees
+ * the original values. What the outside sees is mapped back on the way in: answers from the
+ * transaction's request, in-dialog requests from the dialog (dialog_routing.ts).
+ *
+ * @module
+ */
+import { createHmac } from "node:crypto";
+import { inNetworks } from "../../config/cidr.ts";
+import type { Cidr, Config, SipProto } from "../../config/config.ts";
+import { isIpAddress } from "../../config/socket_address.ts";
+import { getHeader } from "../message/message.ts";
+import { parseNameAddr, splitValues } from "../message/header_codecs.ts";
+import type { Edit, SipMessage } from "../message/sip_message.ts";
+import { formatUri, parseUri } from "../message/uri.ts";
+import type { Dialog } from "./dialog.ts";
+import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
+import type { SideNetworks } from "./side_networks.ts";
+
+/** What the external interface hides, and how it shows itself instead. */
+export interface TopologyHiding {
+  /** Our identity on the external side: what Contact, Record-Route and hosts become. */
+  readonly side: LocalSide;
+  /** The inside's networks: an address in them never leaves. */
+  readonly inside: readonly Cidr[];
+  /** Inside host names (the PBX's, when it is a name), lower case. */
+  readonly insideNames: readonly string[];
+  /** Server/User-Agent value going out; undefined removes them. */
+  readonly serverHeader: string | undefined;
+  /** Keys the Call-ID mapping; per process (a restart ends the calls with the media). */
+  readonly key: Uint8Array;
+}
+
+/** The external interface's hiding, or undefined when `topology_hiding = false`. */
+export function topologyHiding(
+  config: Config,
+  sides: LocalSides,
+  networks: SideNetworks,
+): TopologyHiding | undefined {
+  if (!config.external.topologyHiding) return undefined;
+  const pbx = config.pbx.address.host;
+  return {
+    side: sides.external,
+    inside: networks.internal,
+    insideNames: isIpAddress(pbx) ? [] : [pbx.toLowerCase()],
+    serverHeader: config.external.serverHeader,
+    key: crypto.getRandomValues(new Uint8Array(32)),
+  };
+}
+
+// IPv4 dotted quads, bracketed IPv6, and bare IPv6 with at least two colons.
+const ADDRESS_REGEXP =
+  /\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*|\d{1,3}(?:\.\d{1,3}){3}/g;
+
+/** `text` names an inside address or host. */
+export function namesInside(hiding: TopologyHiding, text: string): boolean {
+  for (const match of text.matchAll(ADDRESS_REGEXP)) {
+    const bare = match[0].replace(/^\[|\]$/g, "");
+    if (isIpAddress(bare) && inNetworks(bare, hiding.inside)) return true;
+  }
+  if (hiding.insideNames.length === 0) return false;
+  const lower = text.toLowerCase();
+  return hiding.insideNames.some((name) => lower.includes(name));
+}
+
+/** The Call-ID the outside sees for an inside one: a keyed hash when it names the inside. */
+export function outsideCallId(hiding: TopologyHiding, callId: string): string {
+  if (!namesInside(hiding, callId)) return callId;
+  return `es${createHmac("sha256", hiding.key).update(callId).digest("base64url").slice(0, 24)}`;
+}
+
+/** Headers whose value is a name-addr whose host is rewritten rather than removed. */
+const HOST_REWRITTEN = new Set([
+  "from",
+  "to",
+  "p-asserted-identity",
+  "p-preferred-identity",
+  "remote-party-id",
+  "referred-by",
+  "diversion",
+]);
+
+/** Headers this module rewrites itself, or that only ever name the outside or us. */
+const HANDLED = new Set([
+  ...HOST_REWRITTEN,
+  "via",
+  "record-route",
+  "route",
+  "contact",
+  "call-id",
+  "server",
+  "user-agent",
+]);
+
+/**
+ * The edits that hide the inside from a message leaving by the external side, computed over the
+ * message as received plus `routeEdits` (the route's own, which are filtered too): Contact
+ * becomes ours, From/To and identity hosts ours, the Call-ID mapped, Server/User-Agent replaced,
+ * any other header naming the inside removed. Via and Record-Route are the caller's job
+ * (requests: `hiddenRequestEdits`; answers: `hiddenAnswerEdits`).
+ */
+function hideCommon(
+  hiding: TopologyHiding,
+  msg: SipMessage,
+  proto: SipProto,
+  routeEdits: readonly Edit[],
+): Edit[] {
+  const edits: Edit[] = routeEdits.filter((edit) =>
+    (edit.op !== "prepend" && edit.op !== "append" && edit.op !== "replace") ||
+    !namesInside(hiding, edit.value)
+  );
+  const host = hiding.side.host;
+  const removed = new Set<string>();
+  msg.headers.forEach((h, index) => {
+    if (h.name === "contact") {
+      return edits.push({ op: "replace", index, value: ourContacts(hiding, h.value, proto) });
+    }
+    if (HOST_REWRITTEN.has(h.name)) {
+      const value = rewriteHosts(hiding, h.value, host);
+      if (value !== h.value) edits.push({ op: "replace", index, value });
+      return;
+    }
+    if (h.name === "call-id") {
+      const value = outsideCallId(hiding, h.value);
+      if (value !== h.value) edits.push({ op: "replace", index, value });
+      return;
+    }
+    if (!HANDLED.has(h.name) && !removed.has(h.name) && namesInside(hiding, h.value)) {
+      removed.add(h.name);
+      edits.push({ op: "remove-all", name: h.name });
+    }
+  });
+  edits.push({ op: "remove-all", name: "server" }, { op: "remove-all", name: "user-agent" });
+  if (hiding.serverHeader !== undefined) {
+    const name = msg.kind === "request" ? "User-Agent" : "Server";
+    edits.push({ op: "append", name, value: hiding.serverHeader });
+  }
+  return edits;
+}
+
+/**
+ * A request from inside leaving by the external side: the common edits, and no Via or
+ * Record-Route of the inside (the caller adds ours; answers get the Vias back by
+ * `restoreEdits`, the dialog keeps the route set).
+ */
+export function hiddenRequestEdits(
+  hiding: TopologyHiding,
+  msg: SipMessage,
+  proto: SipProto,
+  routeEdits: readonly Edit[],
+): Edit[] {
+  return [
+    ...hideCommon(hiding, msg, proto, routeEdits),
+    { op: "remove-all", name: "via" },
+    { op: "remove-all", name: "record-route" },
+  ];
+}
+
+/**
+ * An answer going out by the external side: the common edits, and the Record-Route entries
+ * above our external one (the PBX's and our inside one) removed.
+ */
+export function hiddenAnswerEdits(
+  hiding: TopologyHiding,
+  sides: LocalSides,
+  reply: SipMessage,
+  proto: SipProto,
+): Edit[] {
+  const edits = hideCommon(hiding, reply, proto, []);
+  const entries = reply.headers.filter((h) => h.name === "record-route")
+    .flatMap((h) => splitValues(h.value));
+  const ours = entries.findIndex((entry) => {
+    const uri = parseUri(parseNameAddr(entry)?.uri ?? "");
+    return uri !== undefined && localRole(sides, uri.host, uri.port) === "external";
+  });
+  if (entries.length > 0) {
+    edits.push({ op: "remove-all", name: "record-route" });
+    const kept = ours < 0 ? [] : entries.slice(ours);
+    if (kept.length > 0) {
+      edits.push({ op: "prepend", name: "Record-Route", value: kept.join(", ") });
+    }
+  }
+  return edits;
+}
+
+/**
+ * An answer going back to the party that sent `upstream`, made to match what that party sent:
+ * its Via lines, Call-ID, From and To (with the answer's To tag). For answers to requests whose
+ * headers hiding changed on the way out, or that were mapped to the inside's view on the way in.
+ */
+export function restoreEdits(reply: SipMessage, upstream: SipMessage): Edit[] {
+  const edits: Edit[] = [{ op: "remove-all", name: "via" }];
+  const vias = upstream.headers.filter((h) => h.name === "via");
+  for (let i = vias.length - 1; i >= 0; i--) {
+    edits.push({ op: "prepend", name: "Via", value: vias[i]!.value });
+  }
+  const to = getHeader(upstream, "to") ?? "";
+  const tagged = upstream.toTag === undefined && reply.toTag !== undefined
+    ? `${to};tag=${reply.toTag}`
+    : to;
+  reply.headers.forEach((h, index) => {
+    if (h.name === "call-id") edits.push({ op: "replace", index, value: upstream.callId });
+    if (h.name === "from") {
+      edits.push({ op: "replace", index, value: getHeader(upstream, "from")! });
+    }
+    if (h.name === "to") edits.push({ op: "replace", index, value: tagged });
+  });
+  return edits;
+}
+
+/**
+ * The edits that turn an outside party's in-dialog request into what the PBX knows: the inside
+ * Call-ID, From and To; empty when hiding changed none of them.
+ */
+export function insideViewEdits(msg: SipMessage, dialog: Dialog): Edit[] {
+  if (!dialog.hidden) return [];
+  const edits: Edit[] = [];
+  msg.headers.forEach((h, index) => {
+    if (h.name === "call-id") edits.push({ op: "replace", index, value: dialog.insideCallId });
+    if (h.name === "from") {
+      edits.push({ op: "replace", index, value: `${dialog.outsideParty};tag=${msg.fromTag}` });
+    }
+    if (h.name === "to") {
+      edits.push({ op: "replace", index, value: `${dialog.insideParty};tag=${msg.toTag}` });
+    }
+  });
+  return edits;
+}
+
+/** Each Contact URI replaced by ours on the external side, keeping its user and parameters. */
+function ourContacts(hiding: TopologyHiding, value: string, proto: SipProto): string {
+  if (value.trim() === "*") return value;
+  return splitValues(value).map((entry) => {
+    const contact = parseNameAddr(entry);
+    if (!contact) return `<sip:${hostPort(hiding.side, proto)}>`;
+    const uri = parseUri(contact.uri);
+    const user = uri?.user ? `${uri.user}@` : "";
+    const transport = proto === "tcp" ? ";transport=tcp" : "";
+    const params = Object.entries(contact.params)
+      .map(([key, v]) => (v === "" ? `;${key}` : `;${key}=${v}`)).join("");
+    return `<sip:${user}${hostPort(hiding.side, proto)}${transport}>${params}`;
+  }).join(", ");
+}
+
+/** A name-addr value with the host of its URI replaced by `host` when it names the inside. */
+function rewriteHosts(hiding: TopologyHiding, value: string, host: string): string {
+  if (!namesInside(hiding, value)) return value;
+  const entry = parseNameAddr(value);
+  const uri = entry && parseUri(entry.uri);
+  if (!entry || !uri) return value;
+  const outside = formatUri({ ...uri, host, port: undefined });
+  const display = entry.display === undefined ? "" : `"${entry.display.replace(/["\\]/g, "")}" `;
+  const params = Object.entries(entry.params)
+    .map(([key, v]) => (v === "" ? `;${key}` : `;${key}=${v}`)).join("");
+  return `${display}<${outside}>${params}`;
+}
