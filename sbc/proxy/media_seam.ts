@@ -23,8 +23,11 @@ export interface MediaLeg {
   readonly inDialog: boolean;
   /** The call's Call-ID when the message shows another one (topology hiding outside). */
   readonly callId?: string;
-  /** Topology hiding on the side it goes to: the `o=` address is ours too (flag `o`). */
-  readonly hideOrigin?: boolean;
+  /**
+   * Topology hiding on the side it goes to: every address in the SDP is ours, the session-level
+   * `c=` and `o=` too (flags `c` and `o`).
+   */
+  readonly hideAddresses?: boolean;
 }
 
 const NONE: MediaOutcome = { kind: "none" };
@@ -36,12 +39,12 @@ export function applyMedia(
   leg: MediaLeg,
 ): MediaOutcome {
   if (!media) return NONE;
-  const { callId, hideOrigin, ...rest } = leg;
+  const { callId, hideAddresses, ...rest } = leg;
   const facts = mediaMessage(msg);
   return media.manage({
     ...rest,
     msg: callId === undefined ? facts : { ...facts, callId },
-    flags: hideOrigin ? `${leg.flags}o` : leg.flags,
+    flags: hideAddresses ? `${leg.flags}co` : leg.flags,
   });
 }
 

@@ -296,7 +296,7 @@ export class ProxyCore implements ProxyActions {
       source: ctx.inbound.source,
       flags: letters.request,
       inDialog: ctx.msg.toTag !== undefined,
-      hideOrigin: to === "external" && this.#hiding !== undefined,
+      hideAddresses: to === "external" && this.#hiding !== undefined,
     });
     if (outcome.kind === "body") ctx.edits.push({ op: "body", body: outcome.body });
     return outcome;

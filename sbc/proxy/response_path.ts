@@ -39,6 +39,7 @@ import { applyMedia } from "./media_seam.ts";
 import type { SipCounters } from "./sip_counters.ts";
 import type { DialogRouting } from "./dialog_routing.ts";
 import type { LocalSides } from "./local_address.ts";
+import { routeEntry } from "./header_rules.ts";
 import { hiddenAnswerEdits, restoreEdits, type TopologyHiding } from "./topology_hiding.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
@@ -161,7 +162,7 @@ export class ResponsePath implements ClientDelegate {
         source: tx.target.dest,
         flags,
         inDialog: up.ctx.msg.toTag !== undefined,
-        hideOrigin: up.from === "external" && this.#o.hiding !== undefined,
+        hideAddresses: up.from === "external" && this.#o.hiding !== undefined,
       });
       if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
     }
@@ -184,7 +185,15 @@ export class ResponsePath implements ClientDelegate {
     const hiding = this.#o.hiding;
     const mapped = up.ctx.upstream !== up.ctx.msg;
     const hidDown = hiding !== undefined && tx.target.side === "external" && up.from !== "external";
-    const restore = mapped || hidDown ? restoreEdits(reply, up.ctx.upstream) : undefined;
+    const insideRecordRoute = hidDown && up.ctx.recordRoute
+      ? {
+        sides: this.#o.sides,
+        internalEntry: routeEntry(this.#o.sides.internal, up.ctx.inbound.proto),
+      }
+      : undefined;
+    const restore = mapped || hidDown
+      ? restoreEdits(reply, up.ctx.upstream, insideRecordRoute)
+      : undefined;
     if (hiding === undefined || up.from !== "external") {
       return restore ?? [{ op: "remove-first-value", name: "via" }];
     }

@@ -190,8 +190,13 @@ export function hiddenAnswerEdits(
  * its Via lines, Call-ID, From and To (with the answer's To tag). For answers to requests whose
  * headers hiding changed on the way out, or that were mapped to the inside's view on the way in.
  */
-export function restoreEdits(reply: SipMessage, upstream: SipMessage): Edit[] {
+export function restoreEdits(
+  reply: SipMessage,
+  upstream: SipMessage,
+  recordRoute?: InsideRecordRoute,
+): Edit[] {
   const edits: Edit[] = [{ op: "remove-all", name: "via" }];
+  if (recordRoute) edits.push(...insideRecordRoute(reply, upstream, recordRoute));
   const vias = upstream.headers.filter((h) => h.name === "via");
   for (let i = vias.length - 1; i >= 0; i--) {
     edits.push({ op: "prepend", name: "Via", value: vias[i]!.value });
@@ -208,6 +213,39 @@ export function restoreEdits(reply: SipMessage, upstream: SipMessage): Edit[] {
     if (h.name === "to") edits.push({ op: "replace", index, value: tagged });
   });
   return edits;
+}
+
+/** What the PBX's view of a Record-Route set needs: our entries and which side each faces. */
+export interface InsideRecordRoute {
+  readonly sides: LocalSides;
+  /** Our internal entry, for the transport the PBX used. */
+  readonly internalEntry: string;
+}
+
+/**
+ * The Record-Route of a dialog-creating answer from outside as the PBX must see it: the outside
+ * copied what it got (down to our external entry); below that come our internal entry and the
+ * PBX's own entries from its request, so the PBX's route set leads back through our inside.
+ */
+function insideRecordRoute(
+  reply: SipMessage,
+  upstream: SipMessage,
+  rr: InsideRecordRoute,
+): Edit[] {
+  const entries = reply.headers.filter((h) => h.name === "record-route")
+    .flatMap((h) => splitValues(h.value));
+  const ours = entries.findIndex((entry) => {
+    const uri = parseUri(parseNameAddr(entry)?.uri ?? "");
+    return uri !== undefined && localRole(rr.sides, uri.host, uri.port) === "external";
+  });
+  if (ours < 0) return [];
+  const pbx = upstream.headers.filter((h) => h.name === "record-route")
+    .flatMap((h) => splitValues(h.value));
+  const value = [...entries.slice(0, ours + 1), rr.internalEntry, ...pbx].join(", ");
+  return [
+    { op: "remove-all", name: "record-route" },
+    { op: "prepend", name: "Record-Route", value },
+  ];
 }
 
 /**
@@ -229,14 +267,17 @@ export function insideViewEdits(msg: SipMessage, dialog: Dialog): Edit[] {
   return edits;
 }
 
-/** Each Contact URI replaced by ours on the external side, keeping its user and parameters. */
+/**
+ * Each Contact URI replaced by ours on the external side, keeping its user (or `es`: a URI of
+ * ours without a user reads as a strict router's rewrite, RFC 3261 §16.4) and header parameters.
+ */
 function ourContacts(hiding: TopologyHiding, value: string, proto: SipProto): string {
   if (value.trim() === "*") return value;
   return splitValues(value).map((entry) => {
     const contact = parseNameAddr(entry);
-    if (!contact) return `<sip:${hostPort(hiding.side, proto)}>`;
+    if (!contact) return `<sip:es@${hostPort(hiding.side, proto)}>`;
     const uri = parseUri(contact.uri);
-    const user = uri?.user ? `${uri.user}@` : "";
+    const user = `${uri?.user || "es"}@`;
     const transport = proto === "tcp" ? ";transport=tcp" : "";
     const params = Object.entries(contact.params)
       .map(([key, v]) => (v === "" ? `;${key}` : `;${key}=${v}`)).join("");

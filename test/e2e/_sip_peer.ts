@@ -160,6 +160,11 @@ function header(msg: SipMessage, name: string): string {
   return value;
 }
 
+/** The tag parameter of a From or To value. */
+function tagOf(value: string): string | undefined {
+  return /;tag=([^;]+)/.exec(value)?.[1];
+}
+
 function id(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 }
@@ -382,7 +387,8 @@ export async function establishCall(
 ): Promise<Call> {
   const invite = await sendInvite(caller, sbc, offer, uri);
   const atCallee = await callee.expect(
-    (m) => isRequest("INVITE", 1)(m) && m.callId === invite.callId,
+    // By From tag: topology hiding may show the callee another Call-ID.
+    (m) => isRequest("INVITE", 1)(m) && m.fromTag === tagOf(invite.from),
     "the INVITE",
   );
   const tag = id();
@@ -391,7 +397,7 @@ export async function establishCall(
   const callerSide = callerDialog(caller, invite, ok.msg);
   await sendInDialog(callerSide, "ACK");
   await callee.expect(
-    (m) => isRequest("ACK", 1)(m) && m.callId === invite.callId,
+    (m) => isRequest("ACK", 1)(m) && m.fromTag === tagOf(invite.from),
     "the ACK",
   );
   return {
@@ -423,7 +429,7 @@ export async function reInvite(
 ): Promise<ReInvite> {
   const sent = await sendInDialog(near, "INVITE", offer);
   const atFar = await far.endpoint.expect(
-    (m) => isRequest("INVITE", sent.cseq)(m) && m.callId === near.callId,
+    (m) => isRequest("INVITE", sent.cseq)(m) && m.fromTag === near.localTag,
     `re-INVITE CSeq ${sent.cseq}`,
   );
   if ("answer" in reply) {
