@@ -91,11 +91,6 @@ export class DialogTable {
     }
   }
 
-  /** Every dialog of a call (inside Call-ID) goes: its media timed out. */
-  endCall(insideCallId: string): void {
-    for (const d of [...this.#byInside.get(insideCallId) ?? []]) this.#remove(d);
-  }
-
   /** Forgets everything and stops the timers. */
   close(): void {
     for (const timer of this.#ending.values()) this.#clock.clearTimer(timer);

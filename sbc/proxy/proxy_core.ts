@@ -436,8 +436,8 @@ export class ProxyCore implements ProxyActions {
 
   /** The relay dropped an answered call's media after the silence timeout. */
   mediaTimeout(callId: string): void {
+    // The dialog stays: the parties' BYEs must still cross to end the call at both ends.
     this.#calls.ended(callId, CALL_END.mediaTimeout, null);
-    this.#dialogTable.endCall(callId);
   }
 
   /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */

@@ -92,9 +92,10 @@ Deno.test("examples/bridge.ts carries calls both ways like the built-in pipeline
     assertAllCallsSucceeded(calls, { phone, PBX: callee });
     assert.equal(callIds(callee, "BYE").size, calls);
 
-    // and from the PBX to the phone, the Request-URI naming the phone
+    // and from the PBX to the phone, the Request-URI naming the phone (topology hidden outside:
+    // the phone sees one Record-Route entry)
     await using answering = await startSippServer({
-      scenario: PBX_ANSWERS,
+      scenario: "uas-answer-honours-hidden-route-set.xml",
       role: "phone",
       ports,
       calls: 1,
