@@ -49,6 +49,7 @@ import { CALL_END, type CallEnd, type CallEndKind, CallLog } from "./call_log.ts
 import { ResponsePath } from "./response_path.ts";
 import { newSipCounters, type SipCounters } from "./sip_counters.ts";
 import { applyMedia } from "./media_seam.ts";
+import { proxyRequireRefusal } from "./proxy_require.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -179,6 +180,12 @@ export class ProxyCore implements ProxyActions {
         return this.reply(this.#context(msg, inbound, tx), 503, "Shutting Down");
       }
       if (!msg.toTag) this.#calls.started(msg, inbound.side);
+    }
+    // RFC 3261 §16.3 step 5, here rather than in a route, so no routing script can forget it.
+    const refusal = proxyRequireRefusal(msg);
+    if (refusal) {
+      const { status, reason, headers } = refusal;
+      return this.reply(this.#context(msg, inbound, tx), status, reason, headers);
     }
     // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
     if (msg.method === "BYE") this.#calls.ended(msg.callId, CALL_END.bye, inbound.side);

@@ -1,0 +1,104 @@
+// A proxy's duties to the PBX as the proxy core performs them (RFC 3261 §16.3, RFC 4475): what it
+// must not pass on is refused before any routing, and what it passes on leaves in canonical form.
+import assert from "node:assert/strict";
+import { getHeaderValues } from "../../../sbc/message/message.ts";
+import type { RequestRoute } from "../../../sbc/proxy/context.ts";
+import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
+import { coreEnv } from "../../kit/core_env.ts";
+import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
+
+/** The bridge pipeline, counting the requests it routes. */
+function countingRoute(): { route: RequestRoute; routed: string[] } {
+  const routed: string[] = [];
+  const bridge = bridgePipeline();
+  return {
+    routed,
+    route: (ctx, actions) => {
+      routed.push(ctx.msg.method);
+      return bridge(ctx, actions);
+    },
+  };
+}
+
+Deno.test("ProxyCore answers 420 to an INVITE with Proxy-Require before routing it", async () => {
+  const { route, routed } = countingRoute();
+  const env = coreEnv({ route });
+  const extra = ["Proxy-Require: foo, bar"];
+  await env.receive("external", PHONE, request("INVITE", { extra }));
+  const out = env.take();
+  assert.deepEqual(out.map((s) => [s.target.side, s.msg.status]), [
+    ["external", 100],
+    ["external", 420],
+  ]);
+  const refusal = out[1]!.msg;
+  assert.equal(refusal.reason, "Bad Extension");
+  assert.deepEqual(getHeaderValues(refusal, "unsupported"), ["foo", "bar"]);
+  assert.ok(refusal.toTag, "a To tag (RFC 3261 §8.2.6.2)");
+  assert.deepEqual(routed, [], "the route never ran");
+  assert.equal(env.core.counters.rejected, 1);
+  // The ACK for the 420 ends the server transaction here; nothing goes to the PBX.
+  await env.receive("external", PHONE, request("ACK", { toTag: refusal.toTag, extra }));
+  assert.deepEqual(env.take(), []);
+  env.finish();
+});
+
+Deno.test("ProxyCore answers 420 to a request from the PBX with Proxy-Require", async () => {
+  const { route, routed } = countingRoute();
+  const env = coreEnv({ route });
+  await env.receive(
+    "internal",
+    PBX,
+    request("OPTIONS", {
+      uri: "sip:alice@192.0.2.50:5062",
+      extra: ["Proxy-Require: foo"],
+    }),
+  );
+  const out = env.take();
+  assert.deepEqual(out.map((s) => [s.target.side, s.msg.status]), [["internal", 420]]);
+  assert.deepEqual(getHeaderValues(out[0]!.msg, "unsupported"), ["foo"]);
+  assert.deepEqual(routed, []);
+  env.finish();
+});
+
+Deno.test("ProxyCore cancels an INVITE with a CANCEL that carries Proxy-Require (no 420)", async () => {
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE"));
+  const fwd = env.take()[1]!.msg;
+  await env.receive("external", PHONE, request("CANCEL", { extra: ["Proxy-Require: foo"] }));
+  assert.deepEqual(env.take().map((s) => s.msg.status), [200]);
+  await env.receive("internal", PBX, answer(fwd, 180, "Ringing"));
+  const sent = env.take();
+  assert.deepEqual(sent.map((s) => [s.msg.method, s.msg.status]), [
+    ["CANCEL", 0],
+    ["INVITE", 180],
+  ]);
+  await env.receive("internal", PBX, answer(sent[0]!.msg, 200, "OK"));
+  await env.receive("internal", PBX, answer(fwd, 487, "Request Terminated"));
+  const upstream = env.take().filter((s) => s.target.side === "external");
+  assert.deepEqual(upstream.map((s) => s.msg.status), [487]);
+  env.finish();
+});
+
+Deno.test("ProxyCore forwards the ACK for a 2xx whatever its Proxy-Require (no 420)", async () => {
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE"));
+  const fwd = env.take()[1]!.msg;
+  await env.receive("internal", PBX, answer(fwd, 200, "OK"));
+  assert.deepEqual(env.take().map((s) => s.msg.status), [200]);
+  await env.receive(
+    "external",
+    PHONE,
+    request("ACK", {
+      uri: "sip:100@127.0.2.10:5060",
+      toTag: "pbx1",
+      branch: "z9hG4bKack1",
+      extra: [
+        "Route: <sip:127.0.1.1:5060;lr>, <sip:127.0.2.1:5060;lr>",
+        "Proxy-Require: foo",
+      ],
+    }),
+  );
+  const out = env.take();
+  assert.deepEqual(out.map((s) => [s.target.side, s.msg.method]), [["internal", "ACK"]]);
+  env.finish();
+});
