@@ -102,3 +102,18 @@ Deno.test("ProxyCore forwards the ACK for a 2xx whatever its Proxy-Require (no 4
   assert.deepEqual(out.map((s) => [s.target.side, s.msg.method]), [["internal", "ACK"]]);
   env.finish();
 });
+
+Deno.test("ProxyCore forwards a request line with runs of SP and HT as single SPs", async () => {
+  const env = coreEnv();
+  const text = request("INVITE").replace(
+    "INVITE sip:100@127.0.1.1 SIP/2.0",
+    "INVITE \t sip:100@127.0.1.1  \tSIP/2.0 ",
+  );
+  await env.receive("external", PHONE, text);
+  const [trying, fwd] = env.take();
+  assert.equal(trying?.msg.status, 100);
+  assert.ok(fwd, "forwarded");
+  assert.equal(fwd.target.side, "internal");
+  assert.ok(fwd.text.startsWith("INVITE sip:100@127.0.1.1 SIP/2.0\r\n"), fwd.text);
+  env.finish();
+});
