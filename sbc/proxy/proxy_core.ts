@@ -50,6 +50,7 @@ import { ResponsePath } from "./response_path.ts";
 import { newSipCounters, type SipCounters } from "./sip_counters.ts";
 import { applyMedia } from "./media_seam.ts";
 import { proxyRequireRefusal } from "./proxy_require.ts";
+import { uriHeadersEdit } from "./uri_headers.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -332,6 +333,9 @@ export class ProxyCore implements ProxyActions {
       path: ctx.path,
       branch,
     });
+    // Last, over any Request-URI the route set: embedded headers never leave (RFC 3261 §19.1.5).
+    const uriEdit = uriHeadersEdit(msg, edits);
+    if (uriEdit) edits.push(uriEdit);
     const bytes = toBytes(serializeMessage(msg, edits));
     const server = ctx.tx;
     if (!server) {

@@ -117,3 +117,48 @@ Deno.test("ProxyCore forwards a request line with runs of SP and HT as single SP
   assert.ok(fwd.text.startsWith("INVITE sip:100@127.0.1.1 SIP/2.0\r\n"), fwd.text);
   env.finish();
 });
+
+const EMBEDDED = "?Route=%3Csip:127.0.2.99;lr%3E&Subject=x";
+
+Deno.test("ProxyCore forwards a Request-URI from outside to the PBX without its headers", async () => {
+  const env = coreEnv();
+  await env.receive("external", PHONE, request("INVITE", { uri: `sip:100@127.0.1.1${EMBEDDED}` }));
+  const [, fwd, ...rest] = env.take();
+  assert.deepEqual(rest, []);
+  assert.ok(fwd, "forwarded");
+  assert.deepEqual([fwd.target.side, fwd.target.dest], ["internal", PBX]);
+  assert.equal(fwd.msg.uri, "sip:100@127.0.1.1");
+  assert.deepEqual(getHeaderValues(fwd.msg, "route"), []);
+  assert.deepEqual(getHeaderValues(fwd.msg, "subject"), []);
+  env.finish();
+});
+
+Deno.test("ProxyCore routes a Request-URI from the PBX by its host, and forwards it without headers", async () => {
+  const env = coreEnv();
+  const uri = `sip:alice@192.0.2.50:5062${EMBEDDED}`;
+  await env.receive("internal", PBX, request("OPTIONS", { uri }));
+  const [fwd, ...rest] = env.take();
+  assert.deepEqual(rest, []);
+  assert.ok(fwd, "forwarded");
+  assert.deepEqual([fwd.target.side, fwd.target.dest], ["external", PHONE]);
+  assert.equal(fwd.msg.uri, "sip:alice@192.0.2.50:5062");
+  assert.deepEqual(getHeaderValues(fwd.msg, "route"), []);
+  env.finish();
+});
+
+Deno.test("ProxyCore shows the route a Request-URI without headers, and strips those it sets", async () => {
+  const seen: string[] = [];
+  const env = coreEnv({
+    route: async (ctx, actions) => {
+      seen.push(ctx.edits.findLast((e) => e.op === "set-uri")?.uri ?? ctx.msg.uri);
+      ctx.edits.push({ op: "set-uri", uri: `sip:200@127.0.2.10${EMBEDDED}` });
+      ctx.target = { out: "internal", uri: "sip:127.0.2.10", peer: PBX };
+      await actions.relay(ctx);
+    },
+  });
+  await env.receive("external", PHONE, request("INVITE", { uri: `sip:100@127.0.1.1${EMBEDDED}` }));
+  assert.deepEqual(seen, ["sip:100@127.0.1.1"]);
+  const [, fwd] = env.take();
+  assert.equal(fwd?.msg.uri, "sip:200@127.0.2.10");
+  env.finish();
+});
