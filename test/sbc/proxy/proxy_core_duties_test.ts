@@ -4,7 +4,11 @@ import assert from "node:assert/strict";
 import { getHeaderValues } from "../../../sbc/message/message.ts";
 import type { RequestRoute } from "../../../sbc/proxy/context.ts";
 import { bridgePipeline } from "../../../sbc/proxy/pipeline.ts";
-import { coreEnv } from "../../kit/core_env.ts";
+import { defaultConfig } from "../../../config/default.ts";
+import { ProxyCore } from "../../../sbc/proxy/proxy_core.ts";
+import { coreEnv, inbound, settle } from "../../kit/core_env.ts";
+import { ManualClock } from "../../kit/manual_clock.ts";
+import { recordingSend } from "../../kit/recording_send.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
 
 /** The bridge pipeline, counting the requests it routes. */
@@ -161,4 +165,34 @@ Deno.test("ProxyCore shows the route a Request-URI without headers, and strips t
   const [, fwd] = env.take();
   assert.equal(fwd?.msg.uri, "sip:200@127.0.2.10");
   env.finish();
+});
+
+Deno.test("ProxyCore answers 400 naming the header to a request it cannot pass on as it is", async (t) => {
+  const cases: [string, string, string][] = [
+    ["Contact", "Contact: <sip:alice@192.0.2.50:5062", "a Contact missing its '>'"],
+    ["From", "From: Bell, Alexander <sip:alice@example.com>;tag=a1", "a comma in a bare name"],
+    ["To", 'To: "unterminated <sip:100@127.0.1.1>', "an unterminated quote"],
+    ["Record-Route", "Record-Route: garbage", "a Record-Route that is no name-addr"],
+  ];
+  for (const [name, line, what] of cases) {
+    await t.step(what, async () => {
+      // The 400 echoes the broken From or To, which the kit's parse() would refuse: keep the text.
+      const { sent, send } = recordingSend();
+      const { route, routed } = countingRoute();
+      const clock = new ManualClock();
+      const core = new ProxyCore({ config: defaultConfig(), clock, send, route, media: undefined });
+      const text = request("INVITE");
+      const broken = text.includes(`\r\n${name}: `)
+        ? text.replace(new RegExp(`^${name}: .*$`, "m"), line)
+        : text.replace("\r\nContent-Length", `\r\n${line}\r\nContent-Length`);
+      core.receive(inbound("external", PHONE, broken));
+      await settle();
+      assert.equal(sent.length, 1, sent.join("\n"));
+      assert.match(sent[0]!, new RegExp(`^SIP/2\\.0 400 Cannot parse ${name} header `));
+      assert.deepEqual(routed, []);
+      assert.equal(core.counters.parseErrors, 1);
+      core.close();
+      assert.equal(clock.pending, 0);
+    });
+  }
 });
