@@ -215,6 +215,19 @@ export function parseParams(s: string, i: number): Record<string, string> | unde
   }
 }
 
+/**
+ * Whether an unquoted display name is `*(token LWS)` (RFC 3261 §25.1): no separator such as ","
+ * or "<" (RFC 4475 §3.1.2.15). Octets above 0x7f pass: UTF-8 names sent unquoted are common and
+ * carry no syntax.
+ */
+function isDisplayTokens(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c < 128 && TOKEN[c] === 0) return false;
+  }
+  return true;
+}
+
 function unquote(s: string): string {
   return s.indexOf("\\") < 0 ? s : s.replace(/\\(.)/gs, "$1");
 }
@@ -242,6 +255,7 @@ export function parseNameAddr(value: string): NameAddr | undefined {
     if (at >= 0 && s.lastIndexOf(":", at) < i) {
       lt = at;
       const d = s.slice(i, at).trim();
+      if (!isDisplayTokens(d)) return undefined;
       display = d === "" ? undefined : d;
     }
   }
@@ -256,7 +270,8 @@ export function parseNameAddr(value: string): NameAddr | undefined {
     if (j < 0) j = s.length;
     uri = s.slice(i, j).trim();
     i = j;
-    if (/[\s<>"]/.test(uri)) return undefined;
+    // RFC 3261 §20 (RFC 8217): a URI holding "," or "?" must be in <> (RFC 4475 §3.1.2.13).
+    if (/[\s<>",?]/.test(uri)) return undefined;
   }
   if (uri.indexOf(":") <= 0) return undefined;
   const params = parseParams(s, i);

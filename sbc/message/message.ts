@@ -4,7 +4,8 @@
  *
  * Eager, at parse time: the start line, the header lines (folding undone, compact names expanded),
  * every Via entry, the From and To tags, Call-ID, CSeq, Max-Forwards, and Content-Length, which
- * frames the body. Lazy: every other header stays as received text in `headers`;
+ * frames the body. Checked in a request, not kept: each Contact, Route and Record-Route entry is a
+ * name-addr (_name_addr_lists.ts). Lazy: every other header stays as received text in `headers`;
  * getHeaderValues() splits one into entries on first use and caches them per message, and parsing
  * those entries (Contact, Route, ...) is left to the caller (header_codecs.ts).
  *
@@ -25,6 +26,7 @@ import {
 import { type Problem, quote } from "./_parse_problem.ts";
 import { parseStartLine, type StartLine } from "./_start_line.ts";
 import { fillSingle, SINGLE_HEADER_INDEX, SINGLE_HEADERS } from "./_single_headers.ts";
+import { NAME_ADDR_LISTS, nameAddrListProblem } from "./_name_addr_lists.ts";
 
 /**
  * Largest message parseMessage() accepts, in bytes. A larger one is a SIP_TOO_LARGE error with
@@ -57,6 +59,7 @@ export function parseMessage(data: Uint8Array | string): ParseResult {
   const missing = checkPresence(scan);
   const msg = draftMessage(start, scan, text);
   readSingleHeaders(msg, scan, start);
+  if (start.kind === "request") checkNameAddrLists(scan, start.method);
   if (msg.kind === "response") msg.method = msg.cseq.method; // a response's method is its CSeq's
   frameBody(msg, scan, text);
   if (scan.problem === undefined) return { ok: true, value: msg };
@@ -96,6 +99,8 @@ interface HeaderScan {
   readonly lengths: string[];
   /** The first value of each SINGLE_HEADERS row, by row index. */
   readonly singles: (string | undefined)[];
+  /** Each Contact, Route and Record-Route line (NAME_ADDR_LISTS), in order. */
+  readonly lists: HeaderField[];
   /** Label of the first single header seen twice. */
   duplicate: string | undefined;
   /** Where the body starts: after the empty line, or at the end when there is none. */
@@ -115,6 +120,7 @@ function scanHeaders(text: string, pos: number, problem: Problem | undefined): H
     vias: [],
     lengths: [],
     singles: NO_SINGLES.slice(),
+    lists: [],
     duplicate: undefined,
     bodyStart: n,
     problem,
@@ -166,8 +172,9 @@ function readHeaderLine(
     const line = quote(text.slice(pos, end));
     report(scan, PARSE_ERROR.header, `Cannot parse header line ${line}: expected "name: value"`);
   } else {
-    scan.headers.push({ name: name.key, value, start: pos, end: next });
-    collect(scan, name, value);
+    const field = { name: name.key, value, start: pos, end: next };
+    scan.headers.push(field);
+    collect(scan, name, field);
   }
   return next;
 }
@@ -190,6 +197,8 @@ interface HeaderName {
   readonly key: string;
   /** Index of its SINGLE_HEADERS row, or -1. */
   readonly single: number;
+  /** A NAME_ADDR_LISTS header. */
+  readonly list: boolean;
 }
 
 /** Received header name → what it names; bounded, since names come from the network. */
@@ -200,7 +209,7 @@ function nameOf(rawName: string): HeaderName | undefined {
   if (name === undefined) {
     if (!isToken(rawName)) return undefined;
     const key = headerKey(rawName);
-    name = { key, single: SINGLE_HEADER_INDEX.get(key) ?? -1 };
+    name = { key, single: SINGLE_HEADER_INDEX.get(key) ?? -1, list: NAME_ADDR_LISTS.has(key) };
     if (nameCache.size < 1024) nameCache.set(rawName, name);
   }
   return name;
@@ -210,14 +219,19 @@ function isLws(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-/** Keeps the values parsed eagerly: every Via and Content-Length, the first of a single header. */
-function collect(scan: HeaderScan, name: HeaderName, value: string): void {
+/**
+ * Keeps the values parsed eagerly: every Via and Content-Length, the first of a single header; and
+ * the lines checked in a request (NAME_ADDR_LISTS).
+ */
+function collect(scan: HeaderScan, name: HeaderName, field: HeaderField): void {
   const row = name.single;
+  const value = field.value;
   if (row >= 0) {
     if (scan.singles[row] === undefined) scan.singles[row] = value;
     else scan.duplicate ??= SINGLE_HEADERS[row]!.label;
   } else if (name.key === "via") scan.vias.push(value);
   else if (name.key === "content-length") scan.lengths.push(value);
+  else if (name.list) scan.lists.push(field);
 }
 
 // What the header lines hold: presence (RFC 3261 §8.1.1), Via, and the SINGLE_HEADERS table.
@@ -283,6 +297,17 @@ function readSingleHeaders(msg: MessageDraft, scan: HeaderScan, start: StartLine
     const detail = fillSingle(msg, row, value, start);
     if (detail !== undefined) {
       report(scan, row.code, `Cannot parse ${row.label} header ${quote(value)}: ${detail}`);
+    }
+  }
+}
+
+/** Checks each Contact, Route and Record-Route line of a request (RFC 3261 §16.3 step 1). */
+function checkNameAddrLists(scan: HeaderScan, method: string): void {
+  for (const { name, value } of scan.lists) {
+    const detail = nameAddrListProblem(name, value, method);
+    if (detail !== undefined) {
+      const message = `Cannot parse ${NAME_ADDR_LISTS.get(name)} header ${quote(value)}: ${detail}`;
+      return report(scan, PARSE_ERROR.header, message);
     }
   }
 }

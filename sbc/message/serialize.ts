@@ -1,6 +1,7 @@
 /**
  * Serializing a received message with edits applied as patches (Kamailio's "lumps"): untouched
- * header lines are copied byte for byte, so forwarding costs what it changes.
+ * header lines are copied byte for byte, so forwarding costs what it changes. A request line is
+ * always written in canonical form; a status line is copied.
  */
 import { Buffer } from "node:buffer";
 import { canonicalName, headerKey, splitValues } from "./header_codecs.ts";
@@ -28,7 +29,8 @@ function findLine(lines: Line[], name: string): number {
 
 /**
  * Applies `edits` to `msg` and returns the text to send. Untouched header lines are copied byte for
- * byte; Content-Length is always rewritten to the final body length (RFC 3261 §20.14).
+ * byte; a request line is written `METHOD SP Request-URI SP SIP/2.0`; Content-Length is always
+ * rewritten to the final body length (RFC 3261 §20.14).
  */
 export function serializeMessage(msg: SipMessage, edits: readonly Edit[]): string {
   const raw = msg.raw;
@@ -117,9 +119,14 @@ export function serializeMessage(msg: SipMessage, edits: readonly Edit[]): strin
   }
 
   let out: string;
-  const firstEnd = raw.indexOf("\n") + 1;
-  if (uri !== undefined && msg.kind === "request") out = `${msg.method} ${uri} SIP/2.0\r\n`;
-  else out = firstEnd > 0 ? raw.slice(0, firstEnd) : raw + "\r\n";
+  if (msg.kind === "request") {
+    // RFC 3261 §7.1: one SP between the elements. The parser tolerates runs of SP and HT; a proxy
+    // that accepts them must not forward them (RFC 4475 §3.1.2.9, §3.1.2.10), so always rewrite.
+    out = `${msg.method} ${uri ?? msg.uri} SIP/2.0\r\n`;
+  } else {
+    const firstEnd = raw.indexOf("\n") + 1;
+    out = firstEnd > 0 ? raw.slice(0, firstEnd) : raw + "\r\n";
+  }
   for (const line of lines) {
     if (line.text !== undefined) out += line.text;
     else {

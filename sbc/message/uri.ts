@@ -98,6 +98,21 @@ export function parseUri(text: string): SipUri | undefined {
   return { scheme, user, password, host: host.toLowerCase(), port, params, headers };
 }
 
+/**
+ * `text` without its `?headers` part (RFC 3261 §19.1.1), found as parseUri() finds it: after the
+ * userinfo, whose user part may itself hold "?". Only sip: and sips: URIs have one; any other
+ * text is returned as it is.
+ */
+export function withoutUriHeaders(text: string): string {
+  const colon = text.indexOf(":");
+  if (colon !== 3 && colon !== 4) return text;
+  const scheme = text.slice(0, colon).toLowerCase();
+  if (scheme !== "sip" && scheme !== "sips") return text;
+  const at = text.indexOf("@", colon + 1);
+  const qm = text.indexOf("?", at < 0 ? colon + 1 : at + 1);
+  return qm < 0 ? text : text.slice(0, qm);
+}
+
 /** Formats a URI back to text: `sip:user:password@host:port;params?headers`. */
 export function formatUri(uri: SipUri): string {
   let out = uri.scheme + ":";

@@ -10,6 +10,7 @@ import type { Edit, SipMessage } from "../message/sip_message.ts";
 import type { ServerTransaction } from "../transaction/server_transaction.ts";
 import type { Inbound } from "../transport/transport.ts";
 import type { Peer } from "../transport/peer.ts";
+import { uriHeadersEdit } from "./uri_headers.ts";
 
 /** Where a request goes: the side it leaves by and the URI or address it is sent to. */
 export interface Target {
@@ -148,19 +149,24 @@ export function direction(ctx: SipContext): { from: Side; to: Side } {
   return { from: ctx.inbound.side, to: ctx.target?.out ?? otherSide(ctx.inbound.side) };
 }
 
-/** Builds a fresh context for a received request (`upstream`: as sent, when `msg` is mapped). */
+/**
+ * Builds a fresh context for a received request (`upstream`: as sent, when `msg` is mapped). Its
+ * Request-URI starts without embedded headers (uri_headers.ts), so no routing decision, nor a
+ * script's `$ru`, sees them.
+ */
 export function newContext(
   msg: SipMessage,
   inbound: Inbound,
   tx: ServerTransaction | undefined,
   upstream: SipMessage = msg,
 ): SipContext {
+  const uriEdit = uriHeadersEdit(msg, []);
   return {
     msg,
     upstream,
     inbound,
     tx,
-    edits: [],
+    edits: uriEdit ? [uriEdit] : [],
     target: undefined,
     recordRoute: false,
     path: false,

@@ -54,6 +54,8 @@ import { DialogRouting } from "./dialog_routing.ts";
 import { DialogTable } from "./dialog_table.ts";
 import { hiddenRequestEdits, type TopologyHiding, topologyHiding } from "./topology_hiding.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
+import { proxyRequireRefusal } from "./proxy_require.ts";
+import { uriHeadersEdit } from "./uri_headers.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -222,6 +224,12 @@ export class ProxyCore implements ProxyActions {
       }
       if (!msg.toTag) this.#calls.started(msg, inbound.side);
     }
+    // RFC 3261 §16.3 step 5, here rather than in a route, so no routing script can forget it.
+    const refusal = proxyRequireRefusal(msg);
+    if (refusal) {
+      const { status, reason, headers } = refusal;
+      return this.reply(this.#context(msg, inbound, tx), status, reason, headers);
+    }
     // Before routing: the route hands the BYE to the relay, which forgets the call's counters.
     const ctx = this.#context(msg, inbound, tx);
     if (msg.method === "BYE") this.#calls.ended(ctx.msg.callId, CALL_END.bye, inbound.side);
@@ -383,6 +391,9 @@ export class ProxyCore implements ProxyActions {
       branch,
       ...(hiding && { hidden: hiddenRequestEdits(hiding, msg, sendTo.proto, ctx.edits) }),
     });
+    // Last, over any Request-URI the route set: embedded headers never leave (RFC 3261 §19.1.5).
+    const uriEdit = uriHeadersEdit(msg, edits);
+    if (uriEdit) edits.push(uriEdit);
     const bytes = toBytes(serializeMessage(msg, edits));
     const server = ctx.tx;
     if (!server) {

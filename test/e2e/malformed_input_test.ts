@@ -45,7 +45,10 @@ function invite(to: string, from: From, extra?: string): string {
 
 /** The garbage whose answer is known, by what the SBC must do with it. */
 interface Labelled {
-  /** Requests (not ACK) with a readable Via and From, To, Call-ID and CSeq lines, yet malformed: 400. */
+  /**
+   * Requests (not ACK) with a readable Via and From, To, Call-ID and CSeq lines, yet malformed
+   * (a Contact, Route or Record-Route included): 400.
+   */
   readonly answerable: string[];
   /** Well-formed enough to handle, at Max-Forwards 0: 100 (INVITE) and 483, never forwarded. */
   readonly handled: string[];
@@ -71,13 +74,14 @@ function labelled(to: string, from: From, seed: number): Labelled {
       base().replace("Content-Length: 4", "Content-Length: -1"),
       invite(to, from, "NoColonHeader"),
       invite(to, from, "Call-ID: second@127.0.1.10"),
+      // a Route or Record-Route entry that is no name-addr (RFC 3261 §16.3 step 1)
+      invite(to, from, "Route: <sip:127.0.1.1;lr"),
+      invite(to, from, "Record-Route: garbage"),
     ],
     handled: [
       base(),
       invite(to, from, `X-Long: ${"a".repeat(30_000)}`),
       invite(to, from, Array.from({ length: 1000 }, (_, i) => `X-H${i}: ${i}`).join("\r\n")),
-      invite(to, from, "Route: <sip:127.0.1.1;lr"),
-      invite(to, from, "Record-Route: garbage"),
     ],
     unanswerable: [
       ...Array.from(

@@ -46,6 +46,9 @@ function parseErr(text: string | Uint8Array, code: ParseErrorCode) {
 const BAD_FIXTURES: Record<string, { code: ParseErrorCode; partial: boolean }> = {
   "bad-addr-spec-with-space.sip": { code: PARSE_ERROR.header, partial: true },
   "bad-conflicting-content-length.sip": { code: PARSE_ERROR.contentLength, partial: true },
+  "bad-contact-headers-not-enclosed.sip": { code: PARSE_ERROR.header, partial: true },
+  "bad-contact-missing-angle.sip": { code: PARSE_ERROR.header, partial: true },
+  "bad-contact-star-outside-register.sip": { code: PARSE_ERROR.header, partial: true },
   "bad-content-length-larger-than-body.sip": { code: PARSE_ERROR.contentLength, partial: true },
   "bad-cseq-method-mismatch.sip": { code: PARSE_ERROR.cseq, partial: true },
   "bad-cseq-not-a-number.sip": { code: PARSE_ERROR.cseq, partial: true },
@@ -57,11 +60,13 @@ const BAD_FIXTURES: Record<string, { code: ParseErrorCode; partial: boolean }> =
   "bad-max-forwards-too-large.sip": { code: PARSE_ERROR.maxForwards, partial: true },
   "bad-missing-call-id.sip": { code: PARSE_ERROR.missingHeader, partial: false },
   "bad-negative-content-length.sip": { code: PARSE_ERROR.contentLength, partial: true },
+  "bad-record-route-not-name-addr.sip": { code: PARSE_ERROR.header, partial: true },
   "bad-request-uri-in-angle-brackets.sip": { code: PARSE_ERROR.uri, partial: true },
   "bad-request-uri-with-spaces.sip": { code: PARSE_ERROR.uri, partial: true },
   "bad-response-missing-cseq.sip": { code: PARSE_ERROR.missingHeader, partial: false },
   "bad-response-status-overlarge.sip": { code: PARSE_ERROR.startLine, partial: false },
   "bad-sip-version-7.sip": { code: PARSE_ERROR.startLine, partial: true },
+  "bad-unquoted-display-name.sip": { code: PARSE_ERROR.header, partial: true },
   "bad-unterminated-quote.sip": { code: PARSE_ERROR.header, partial: true },
   "bad-via-sent-by.sip": { code: PARSE_ERROR.via, partial: false },
   "bad-via-version.sip": { code: PARSE_ERROR.via, partial: false },
@@ -383,6 +388,40 @@ Deno.test("parseNameAddr() reads name-addr and addr-spec forms", () => {
   assert.equal(parseNameAddr("sip:a b@c"), undefined);
 });
 
+Deno.test("parseNameAddr() reads an unquoted display name of tokens and LWS only (RFC 3261 §25.1)", () => {
+  // RFC 4475 §3.1.1.2 and §3.1.1.6: every token character, and no LWS before "<".
+  assert.equal(
+    parseNameAddr("token1~` token2'+_ token3*%!.- <sip:mundane@example.com>")?.display,
+    "token1~` token2'+_ token3*%!.-",
+  );
+  assert.equal(parseNameAddr("caller<sip:caller@example.com>;tag=323")?.display, "caller");
+  // Not tokens, but no separators either: UTF-8 (here as latin1 chars) is let through.
+  assert.equal(parseNameAddr("J\xc3\xbcrgen <sip:j@example.com>")?.display, "J\xc3\xbcrgen");
+  // RFC 4475 §3.1.2.15: separators in an unquoted display name.
+  for (
+    const bad of [
+      "Bell, Alexander <sip:a.g.bell@example.com>;tag=43",
+      "Bob <@> <sip:bob@example.com>",
+      "Bob> <sip:bob@example.com>",
+      "Mr. Q. User; Esq. <sip:q@example.com>",
+      'Bob "B" <sip:bob@example.com>',
+      "Bob@home <sip:bob@example.com>",
+    ]
+  ) {
+    assert.equal(parseNameAddr(bad), undefined, bad);
+  }
+});
+
+Deno.test("parseNameAddr() wants <> around a URI holding ? or , (RFC 3261 §20, RFC 8217)", () => {
+  // RFC 4475 §3.1.2.13: without <>, the URI's headers cannot be told from the header's.
+  assert.equal(parseNameAddr("sip:user@example.com?Route=%3Csip:sip.example.com%3E"), undefined);
+  assert.equal(parseNameAddr("sip:a,b@example.com;tag=1"), undefined);
+  assert.equal(
+    parseNameAddr("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>")?.uri,
+    "sip:user@example.com?Route=%3Csip:sip.example.com%3E",
+  );
+});
+
 Deno.test("parseNameAddrs() reads a Route list", () => {
   const routes = parseNameAddrs("<sip:p1.example.net;lr>, <sip:p2.example.net;LR>,<sip:p3>");
   assert.deepEqual(routes.map((r) => r.uri), [
@@ -575,4 +614,56 @@ Deno.test("serializeMessage() rewrites or adds Content-Length", async (t) => {
 Deno.test("toBytes() maps each char to one byte", () => {
   assert.deepEqual([...toBytes("A\xe9\xff\x00")], [0x41, 0xe9, 0xff, 0x00]);
   assert.deepEqual([...toBytes("plain")], [112, 108, 97, 105, 110]);
+});
+
+/** `text` with `line` in place of its Contact line. */
+function withLine(text: string, line: string): string {
+  return text.replace(/^Contact: .*$/m, line);
+}
+
+Deno.test("parseMessage() rejects a request whose Contact, Route or Record-Route is malformed, answerably", async (t) => {
+  const cases: [string, string][] = [
+    ["Contact", "Contact: <sip:alice@192.0.2.10:5060"],
+    ["Contact", "Contact: Alice, A. <sip:alice@192.0.2.10>"],
+    ["Contact", "Contact: <sip:alice@192.0.2.10>, sip:x?Subject=y"],
+    ["Contact", "m: *"],
+    ["Route", "Route: <sip:p1.example.net;lr>, <sip:p2.example.net;lr"],
+    ["Record-Route", "Record-Route: garbage"],
+  ];
+  for (const [label, line] of cases) {
+    await t.step(line, () => {
+      const error = parseErr(withLine(INVITE, line), PARSE_ERROR.header);
+      assert.match(error.message, new RegExp(`^Cannot parse ${label} header "`));
+      assert.match(error.message, /: name-addr is malformed$|: "\*" is only allowed in REGISTER$/);
+      assert.equal(error.partial?.callId, "a84b4c76e66710@pc33.example.org", "a 400 can be built");
+    });
+  }
+  await t.step("each line of a header is checked", () => {
+    const text = INVITE.replace("Route: <sip:p3.example.net;lr>", "Route: <sip:p3.example.net;lr");
+    assert.match(parseErr(text, PARSE_ERROR.header).message, /^Cannot parse Route header /);
+  });
+});
+
+Deno.test("parseMessage() accepts Contact: * in a REGISTER only (RFC 3261 §10.2.2)", () => {
+  const register = INVITE.replace("INVITE sip:", "REGISTER sip:").replace(
+    "CSeq: 314159 INVITE",
+    "CSeq: 314159 REGISTER",
+  );
+  assert.equal(getHeader(parse(withLine(register, "Contact: *")), "contact"), "*");
+  const message = parseErr(withLine(INVITE, "Contact: *"), PARSE_ERROR.header).message;
+  assert.equal(message, 'Cannot parse Contact header "*": "*" is only allowed in REGISTER');
+});
+
+Deno.test("parseMessage() leaves the Contact, Route and Record-Route of a response to the reader", () => {
+  const response = sip([
+    "SIP/2.0 200 OK",
+    "Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK776asdhds",
+    "From: <sip:alice@example.org>;tag=1928301774",
+    "To: <sip:bob@example.com>;tag=b1",
+    "Call-ID: a84b4c76e66710@pc33.example.org",
+    "CSeq: 314159 INVITE",
+    "Record-Route: garbage",
+    "Contact: <sip:bob@192.0.2.4",
+  ]);
+  assert.equal(parse(response).status, 200);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatUri, parseUri } from "../../../sbc/message/uri.ts";
+import { formatUri, parseUri, withoutUriHeaders } from "../../../sbc/message/uri.ts";
 
 Deno.test("parseUri() reads every part of a sip: URI", () => {
   assert.deepEqual(
@@ -94,4 +94,48 @@ Deno.test("formatUri() writes what parseUri() reads", () => {
     formatUri({ ...uri, host: "192.0.2.9", port: 5080, params: { lr: "" } }),
     "sip:bob@192.0.2.9:5080;lr",
   );
+});
+
+Deno.test("withoutUriHeaders() drops the ?headers of a sip: or sips: URI", async (t) => {
+  const cases: [string, string, string][] = [
+    [
+      "an escaped Route (RFC 4475 §3.1.2.11)",
+      "sip:user@example.com?Route=%3Csip:example.com%3E",
+      "sip:user@example.com",
+    ],
+    [
+      "several, after parameters",
+      "SIPS:bob@host:5061;transport=tcp;lr?Subject=x&Priority=urgent",
+      "SIPS:bob@host:5061;transport=tcp;lr",
+    ],
+    ["without a user part", "sip:host?To=sip:x", "sip:host"],
+    ["an empty one", "sip:bob@host?", "sip:bob@host"],
+  ];
+  for (const [what, uri, bare] of cases) {
+    await t.step(what, () => {
+      assert.equal(withoutUriHeaders(uri), bare);
+      assert.equal(parseUri(bare)?.headers, undefined);
+    });
+  }
+});
+
+Deno.test("withoutUriHeaders() leaves a URI without headers as it is", async (t) => {
+  const cases: [string, string][] = [
+    ["a plain sip: URI", "sip:bob@host;lr"],
+    // RFC 3261 §25.1 user-unreserved: "?" belongs to the user part before "@" (RFC 4475 §3.1.1.2).
+    [
+      "a user part holding ?",
+      "sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*:&it+has=1,weird!*pas$wo~d_too.(doesn't-it)@example.com",
+    ],
+    ["a tel: URI", "tel:+1-555-0100;phone-context=x?y"],
+    ["an unknown scheme", "nobodyknowsthisscheme:totally?opaque"],
+    ["text without a scheme", "bob@host?x"],
+  ];
+  for (const [what, uri] of cases) {
+    await t.step(what, () => assert.equal(withoutUriHeaders(uri), uri));
+  }
+  await t.step("what it keeps is what parseUri() reads as user and host", () => {
+    const uri = "sip:a?b@host?Route=x";
+    assert.deepEqual(parseUri(withoutUriHeaders(uri)), { ...parseUri(uri)!, headers: undefined });
+  });
 });
