@@ -51,7 +51,7 @@ export const METRICS: readonly MetricRow[] = [
   ),
   counter(
     "edgesbc_sip_denied_total",
-    "SIP messages dropped by an interface's allow/deny lists",
+    "SIP messages dropped unparsed: refused by allow/deny, or from the other side's networks",
     (s) => s.sip.denied,
   ),
   counter(

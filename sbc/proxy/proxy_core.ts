@@ -167,7 +167,11 @@ export class ProxyCore implements ProxyActions {
     // Access lists come before parsing: a refused source costs no parse and gets nothing back.
     const { allow, deny } = this.config[inbound.side];
     const host = inbound.source.host;
-    if ((allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny)) {
+    // A source the other side owns cannot arrive here but by spoofing (over UDP): dropped too.
+    if (
+      (allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny) ||
+      crossesBoundary(this.networks, inbound.side, host)
+    ) {
       this.counters.denied++;
       return;
     }

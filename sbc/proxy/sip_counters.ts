@@ -16,7 +16,10 @@ export interface SipCounters {
   timeouts: number;
   /** Routing scripts that threw. */
   routeErrors: number;
-  /** Messages from sources an interface's `allow`/`deny` refuse (dropped unparsed). */
+  /**
+   * Messages dropped unparsed: from sources an interface's `allow`/`deny` refuse, or from an
+   * address the other side owns (spoofed).
+   */
   denied: number;
   /** Messages not sent: their destination is owned by the other side's networks. */
   boundary: number;

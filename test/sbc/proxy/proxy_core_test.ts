@@ -885,3 +885,12 @@ Deno.test("ProxyCore forgets a dialog after its BYE, and an early one when the c
   assert.deepEqual(env.take().map((s) => s.msg.status), [404]);
   env.finish();
 });
+
+Deno.test("ProxyCore drops, unanswered, a message on the external side from an address the inside owns", async () => {
+  const env = coreEnv();
+  // Spoofed as the PBX, arriving from outside: answering would send to the PBX by the outside.
+  await env.receive("external", PBX, request("INVITE"));
+  assert.deepEqual(env.take(), []);
+  assert.equal(env.core.counters.denied, 1);
+  env.finish();
+});
