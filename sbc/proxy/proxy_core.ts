@@ -178,7 +178,7 @@ export class ProxyCore implements ProxyActions {
     const parsed = parseMessage(inbound.data);
     if (!parsed.ok) return this.#onMalformed(parsed.error, inbound);
     const msg = parsed.value;
-    if (msg.kind === "response") this.#onResponse(msg);
+    if (msg.kind === "response") this.#onResponse(msg, inbound);
     else void this.#onRequest(msg, inbound);
   }
 
@@ -438,14 +438,15 @@ export class ProxyCore implements ProxyActions {
     return false;
   }
 
-  #onResponse(msg: SipMessage): void {
+  #onResponse(msg: SipMessage, inbound: Inbound): void {
     this.counters.responses++;
     const branch = msg.vias[0]?.branch;
     if (!branch) return;
-    const handled = this.#clients.receive(msg, branch);
+    const source = { side: inbound.side, host: inbound.source.host };
+    const handled = this.#clients.receive(msg, branch, source);
     if (handled) return;
     // A 2xx retransmission after its transaction ended (RFC 3261 §16.7 step 5).
-    const late = this.#responses.late2xx(msg);
+    const late = this.#responses.late2xx(msg, source);
     if (late) void this.#send(late.target, late.bytes);
   }
 

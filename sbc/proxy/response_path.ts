@@ -17,6 +17,8 @@ import type { SipMessage } from "../message/sip_message.ts";
 import { type Edit } from "../message/sip_message.ts";
 import { serializeMessage, toBytes } from "../message/serialize.ts";
 import {
+  answersFrom,
+  type AnswerSource,
   type ClientDelegate,
   type ClientTransaction,
   TIMEOUT,
@@ -72,6 +74,8 @@ export interface ResponsePathOptions {
 /** Where late copies of a forwarded 2xx go, and what went there the first time. */
 interface LateAnswer {
   readonly target: SendTarget;
+  /** Where the INVITE went: only from there may a copy come. */
+  readonly downstream: SendTarget;
   /** The 2xx as forwarded: a retransmission is the same answer, so it goes out the same. */
   readonly bytes: Uint8Array;
   readonly timer: number;
@@ -111,10 +115,11 @@ export class ResponsePath implements ClientDelegate {
    * Where a 2xx whose client transaction is gone goes: the caller of an INVITE this proxy
    * forwarded and answered with a 2xx less than 64*T1 ago; undefined for anything else.
    */
-  late2xx(msg: SipMessage): LateAnswer | undefined {
+  late2xx(msg: SipMessage, source: AnswerSource): LateAnswer | undefined {
     if (msg.method !== "INVITE" || msg.status < 200 || msg.status >= 300) return undefined;
     const branch = msg.vias[0]?.branch;
-    return branch === undefined ? undefined : this.#late2xx.get(branch);
+    const late = branch === undefined ? undefined : this.#late2xx.get(branch);
+    return late && answersFrom(late.downstream, source) ? late : undefined;
   }
 
   /** Forgets every late-2xx route and its timer. */
@@ -205,7 +210,12 @@ export class ResponsePath implements ClientDelegate {
   #rememberLate2xx(tx: ClientTransaction, up: Upstream, bytes: Uint8Array): void {
     if (this.#late2xx.has(tx.branch)) return;
     const timer = this.#o.clock.setTimer(() => this.#late2xx.delete(tx.branch), TIMER.B);
-    this.#late2xx.set(tx.branch, { target: up.server.replyTo, bytes, timer });
+    this.#late2xx.set(tx.branch, {
+      target: up.server.replyTo,
+      downstream: tx.target,
+      bytes,
+      timer,
+    });
   }
 
   #runFailure(up: Upstream, status: number, reply: SipMessage | undefined): Promise<boolean> {

@@ -2,6 +2,7 @@
  * Client transactions (RFC 3261 §17.1, RFC 6026): retransmit requests over UDP, time out, ACK
  * failure answers hop by hop, and CANCEL an INVITE once it is proceeding (§9.1).
  */
+import type { Side } from "../../config/config.ts";
 import type { Clock } from "./clock.ts";
 import { getHeaderValues, parseMessage } from "../message/message.ts";
 import { type SipMessage } from "../message/sip_message.ts";
@@ -156,9 +157,11 @@ export class ClientTransactions {
    * Hands a response to its transaction; returns false when none matches (the caller may still
    * forward a stray 2xx for INVITE statelessly, RFC 3261 §16.7 step 5 / RFC 6026).
    */
-  receive(msg: SipMessage, branch: string): boolean {
+  receive(msg: SipMessage, branch: string, source: AnswerSource): boolean {
     const tx = this.#table.get(clientKey(branch, msg.method));
     if (!tx) return false;
+    // Only the side the request went to may answer it; the branch, random, is hard to guess.
+    if (!answersFrom(tx.target, source)) return true;
     const status = msg.status;
     const s = tx.state;
     if (s === TX_STATE.completed) {
@@ -280,4 +283,19 @@ export function buildHopRequest(sent: SentRequest, method: "ACK" | "CANCEL", to:
   text += `Max-Forwards: ${sent.maxForwards}\r\nFrom: ${sent.from}\r\nTo: ${to}\r\n` +
     `Call-ID: ${sent.callId}\r\nCSeq: ${sent.cseq} ${method}\r\nContent-Length: 0\r\n\r\n`;
   return text;
+}
+
+/** Where an answer came from: the interface and the sender's address. */
+export interface AnswerSource {
+  readonly side: Side;
+  readonly host: string;
+}
+
+/**
+ * An answer from `source` may be for a request sent to `target`: it came in on the interface the
+ * request left by. Not the same host: a peer may answer from another address (a NATed phone
+ * whose Contact is private, a multi-homed carrier), and a random branch already names one request.
+ */
+export function answersFrom(target: SendTarget, source: AnswerSource): boolean {
+  return target.side === source.side;
 }

@@ -37,6 +37,9 @@ function requestText(method: string): string {
   ]);
 }
 
+/** Answers come from where the requests go: the PBX, on the internal side. */
+const FROM_PBX = { side: "internal", host: PBX.host } as const;
+
 function setup(proto: SipProto = "udp", sendResult = true) {
   const clock = new ManualClock();
   const { sent, send } = recordingSend(sendResult);
@@ -127,13 +130,13 @@ Deno.test("ClientTransactions.receive() stops retransmitting on 100, keeps it ho
   const tx = start();
   clock.advance(T1);
   assert.equal(sent.length, 2);
-  assert.equal(clients.receive(answer("INVITE", 100, "Trying"), BRANCH), true);
+  assert.equal(clients.receive(answer("INVITE", 100, "Trying"), BRANCH, FROM_PBX), true);
   assert.equal(tx.state, TX_STATE.proceeding);
   assert.deepEqual(responses, []);
   clock.advance(TIMER.B);
   assert.equal(sent.length, 2, "no retransmission in Proceeding");
   assert.deepEqual(timeouts, [], "Timer B does not fire once an answer came");
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   assert.deepEqual(responses, [180]);
   clients.close();
   assert.equal(clock.pending, 0);
@@ -142,9 +145,9 @@ Deno.test("ClientTransactions.receive() stops retransmitting on 100, keeps it ho
 Deno.test("ClientTransactions.receive() returns false for a response no transaction matches", () => {
   const { clock, clients, start } = setup();
   start();
-  assert.equal(clients.receive(answer("INVITE", 180, "Ringing"), "z9hG4bKother"), false);
+  assert.equal(clients.receive(answer("INVITE", 180, "Ringing"), "z9hG4bKother", FROM_PBX), false);
   // Same branch, other method (CSeq method decides).
-  assert.equal(clients.receive(answer("OPTIONS", 200, "OK"), BRANCH), false);
+  assert.equal(clients.receive(answer("OPTIONS", 200, "OK"), BRANCH, FROM_PBX), false);
   clients.close();
   assert.equal(clock.pending, 0);
 });
@@ -153,7 +156,7 @@ Deno.test("ClientTransactions.receive() ACKs a 486 hop by hop and re-ACKs its re
   const { clock, sent, clients, start, responses } = setup();
   const tx = start();
   const busy = answer("INVITE", 486, "Busy Here");
-  clients.receive(busy, BRANCH);
+  clients.receive(busy, BRANCH, FROM_PBX);
   assert.equal(tx.state, TX_STATE.completed);
   assert.deepEqual(responses, [486]);
   assert.equal(sent.length, 2);
@@ -174,7 +177,7 @@ Deno.test("ClientTransactions.receive() ACKs a 486 hop by hop and re-ACKs its re
   clock.advance(10 * T1);
   assert.equal(sent.length, 2);
   // A retransmitted 486 is ACKed again and not passed up.
-  clients.receive(busy, BRANCH);
+  clients.receive(busy, BRANCH, FROM_PBX);
   assert.equal(sent.length, 3);
   assert.equal(sent[2], sent[1]);
   assert.deepEqual(responses, [486]);
@@ -187,16 +190,16 @@ Deno.test("ClientTransactions.receive() ACKs a 486 hop by hop and re-ACKs its re
 Deno.test("ClientTransactions.receive() moves an INVITE to Accepted on 2xx and passes 2xx retransmissions up (RFC 6026)", () => {
   const { clock, sent, clients, start, responses, timeouts } = setup();
   const tx = start();
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   const ok = answer("INVITE", 200, "OK");
-  clients.receive(ok, BRANCH);
+  clients.receive(ok, BRANCH, FROM_PBX);
   assert.equal(tx.state, TX_STATE.accepted);
-  clients.receive(ok, BRANCH);
+  clients.receive(ok, BRANCH, FROM_PBX);
   assert.deepEqual(responses, [180, 200, 200]);
   assert.equal(sent.length, 1, "a 2xx is ACKed end to end, not by the transaction");
   // A late provisional or failure answer is not passed up.
-  clients.receive(answer("INVITE", 183, "Session Progress"), BRANCH);
-  clients.receive(answer("INVITE", 500, "Server Internal Error"), BRANCH);
+  clients.receive(answer("INVITE", 183, "Session Progress"), BRANCH, FROM_PBX);
+  clients.receive(answer("INVITE", 500, "Server Internal Error"), BRANCH, FROM_PBX);
   assert.deepEqual(responses, [180, 200, 200]);
   clock.advance(TIMER.M);
   assert.equal(tx.state, TX_STATE.terminated);
@@ -221,7 +224,7 @@ Deno.test("ClientTransactions.start() retransmits a non-INVITE with Timer E capp
 Deno.test("ClientTransactions.receive() retransmits a non-INVITE every T2 once proceeding and times out at Timer F", () => {
   const { clock, sent, clients, start, responses, timeouts } = setup();
   const tx = start("OPTIONS");
-  clients.receive(answer("OPTIONS", 100, "Trying"), BRANCH);
+  clients.receive(answer("OPTIONS", 100, "Trying"), BRANCH, FROM_PBX);
   assert.equal(tx.state, TX_STATE.proceeding);
   assert.deepEqual(responses, []);
   const at = sendTimes(clock, sent, TIMER.F - 100);
@@ -238,10 +241,10 @@ Deno.test("ClientTransactions.receive() keeps a non-INVITE in Completed for Time
   await t.step("UDP", () => {
     const { clock, clients, start, responses } = setup();
     const tx = start("OPTIONS");
-    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH);
+    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH, FROM_PBX);
     assert.equal(tx.state, TX_STATE.completed);
     // A retransmitted answer is absorbed.
-    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH);
+    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH, FROM_PBX);
     assert.deepEqual(responses, [200]);
     clock.advance(TIMER.K);
     assert.equal(tx.state, TX_STATE.terminated);
@@ -250,7 +253,7 @@ Deno.test("ClientTransactions.receive() keeps a non-INVITE in Completed for Time
   await t.step("TCP: Timer K is zero", () => {
     const { clock, clients, start } = setup("tcp");
     const tx = start("OPTIONS");
-    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH);
+    clients.receive(answer("OPTIONS", 200, "OK"), BRANCH, FROM_PBX);
     clock.advance(0);
     assert.equal(tx.state, TX_STATE.terminated);
     assert.equal(clock.pending, 0);
@@ -263,7 +266,7 @@ Deno.test("ClientTransactions.cancel() before any provisional waits and sends CA
   clients.cancel(tx);
   assert.equal(sent.length, 1, "no CANCEL before a provisional answer (RFC 3261 §9.1)");
   assert.equal(tx.cancelPending, true);
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   assert.deepEqual(responses, [180]);
   assert.equal(sent.length, 2);
   const cancel = parse(sent[1]!);
@@ -282,8 +285,8 @@ Deno.test("ClientTransactions.cancel() before any provisional waits and sends CA
   clock.advance(T1);
   assert.equal(sent.length, 3);
   assert.equal(sent[2], sent[1]);
-  assert.equal(clients.receive(answer("CANCEL", 200, "OK"), BRANCH), true);
-  clients.receive(answer("INVITE", 487, "Request Terminated"), BRANCH);
+  assert.equal(clients.receive(answer("CANCEL", 200, "OK"), BRANCH, FROM_PBX), true);
+  clients.receive(answer("INVITE", 487, "Request Terminated"), BRANCH, FROM_PBX);
   assert.deepEqual(responses, [180, 487]);
   assert.equal(parse(sent[3]!).method, "ACK");
   clock.advance(TIMER.D);
@@ -295,7 +298,7 @@ Deno.test("ClientTransactions.cancel() before any provisional waits and sends CA
 Deno.test("ClientTransactions.cancel() on a proceeding INVITE sends CANCEL at once", () => {
   const { clock, sent, clients, start } = setup();
   const tx = start();
-  clients.receive(answer("INVITE", 183, "Session Progress"), BRANCH);
+  clients.receive(answer("INVITE", 183, "Session Progress"), BRANCH, FROM_PBX);
   clients.cancel(tx);
   assert.equal(sent.length, 2);
   assert.equal(parse(sent[1]!).method, "CANCEL");
@@ -306,7 +309,7 @@ Deno.test("ClientTransactions.cancel() on a proceeding INVITE sends CANCEL at on
 Deno.test("ClientTransactions.cancel() does nothing once a final answer came", () => {
   const { clock, sent, clients, start } = setup();
   const tx = start();
-  clients.receive(answer("INVITE", 200, "OK"), BRANCH);
+  clients.receive(answer("INVITE", 200, "OK"), BRANCH, FROM_PBX);
   clients.cancel(tx);
   assert.equal(sent.length, 1);
   assert.equal(tx.cancelPending, false);
@@ -317,7 +320,7 @@ Deno.test("ClientTransactions.cancel() does nothing once a final answer came", (
 Deno.test("ClientTransactions.cancel() times the INVITE out as cancelled when no final answer follows", () => {
   const { clock, clients, start, timeouts } = setup();
   const tx = start();
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   clients.cancel(tx);
   clock.advance(TIMER.B - 1);
   assert.deepEqual(timeouts, []);
@@ -331,10 +334,10 @@ Deno.test("ClientTransactions.cancel() times the INVITE out as cancelled when no
 Deno.test("ClientTransactions Timer C times out an INVITE that rings without a final answer and CANCELs it", () => {
   const { clock, sent, clients, start, responses, timeouts } = setup();
   const tx = start();
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   clock.advance(TIMER.C - 1000);
   // Another provisional restarts Timer C (RFC 3261 §16.7 step 2).
-  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
   clock.advance(TIMER.C - 1);
   assert.deepEqual(timeouts, []);
   assert.equal(sent.length, 1);
@@ -346,10 +349,10 @@ Deno.test("ClientTransactions Timer C times out an INVITE that rings without a f
   assert.equal(cancel.method, "CANCEL");
   assert.equal(cancel.vias[0]!.branch, BRANCH);
   // The 487 that follows is ACKed but not passed up: the caller already had its timeout.
-  clients.receive(answer("INVITE", 487, "Request Terminated"), BRANCH);
+  clients.receive(answer("INVITE", 487, "Request Terminated"), BRANCH, FROM_PBX);
   assert.equal(parse(sent[sent.length - 1]!).method, "ACK");
   assert.deepEqual(responses, [180, 180]);
-  clients.receive(answer("CANCEL", 200, "OK"), BRANCH);
+  clients.receive(answer("CANCEL", 200, "OK"), BRANCH, FROM_PBX);
   clock.advance(TIMER.B);
   assert.equal(tx.state, TX_STATE.terminated);
   assert.equal(clients.size, 0);
@@ -364,4 +367,18 @@ Deno.test("ClientTransactions.close() terminates every transaction and clears it
   clients.close();
   assert.equal(clients.size, 0);
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("ClientTransactions takes an answer only from the side its request went to", () => {
+  const { clients, start, responses } = setup();
+  start("INVITE");
+  // The right branch from outside: absorbed, nothing passed on.
+  assert.equal(
+    clients.receive(answer("INVITE", 200, "OK"), BRANCH, { ...FROM_PBX, side: "external" }),
+    true,
+  );
+  assert.deepEqual(responses, []);
+  clients.receive(answer("INVITE", 180, "Ringing"), BRANCH, FROM_PBX);
+  assert.deepEqual(responses, [180]);
+  clients.close();
 });
