@@ -20,17 +20,59 @@ export function parseCidr(text: string): { ok: true; value: Cidr } | { ok: false
     return { ok: false, error: `"${text}": the prefix length must be 0..${bits}` };
   }
   const value = addressValue(ip)!;
+  // A network of IPv4-mapped addresses is that IPv4 network, as inNetworks() reads addresses.
+  if (v6 && prefix >= 96 && value >> 32n === MAPPED_BASE >> 32n) {
+    const v4 = prefix - 96;
+    return {
+      ok: true,
+      value: { text, v6: false, base: value & 0xffffffffn & mask(v4, 32), prefix: v4 },
+    };
+  }
   return { ok: true, value: { text, v6, base: value & mask(prefix, bits), prefix } };
 }
 
 /** `host` (an IP literal, IPv6 with or without brackets) is in one of `networks`. */
 export function inNetworks(host: string, networks: readonly Cidr[]): boolean {
   if (networks.length === 0) return false;
-  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  // IPv4-mapped IPv6 is the IPv4 address it carries: the same host on the wire.
+  const bare = canonicalIp(host) ?? host;
   const value = addressValue(bare);
   if (value === undefined) return false;
   const v6 = bare.includes(":");
   return networks.some((n) => n.v6 === v6 && (value & mask(n.prefix, v6 ? 128 : 32)) === n.base);
+}
+
+/** IPv4-mapped IPv6 addresses, `::ffff:0:0/96` (RFC 4291 §2.5.5.2). */
+const MAPPED_BASE = 0xffffn << 32n;
+
+/**
+ * The one spelling of an IP literal that means what the network stack will do with it: IPv4
+ * dotted decimal as written, IPv6 in lower case, and an IPv4-mapped IPv6 address as its IPv4
+ * address; undefined for anything else, and for IPv4 with a leading zero in a part, which
+ * getaddrinfo reads as octal (`012` is 10) while a reader sees 12.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { canonicalIp } from "./cidr.ts";
+ * assert.equal(canonicalIp("[::FFFF:127.0.2.10]"), "127.0.2.10");
+ * assert.equal(canonicalIp("127.0.2.012"), undefined);
+ * ```
+ */
+export function canonicalIp(host: string): string | undefined {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+  if (!isIpAddress(bare)) return undefined;
+  if (!bare.includes(":")) {
+    return bare.split(".").some((part) => part.length > 1 && part.startsWith("0"))
+      ? undefined
+      : bare;
+  }
+  const value = addressValue(bare)!;
+  if (value >> 32n === MAPPED_BASE >> 32n) {
+    const v4 = Number(value & 0xffffffffn);
+    return [v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255].join(".");
+  }
+  return bare.toLowerCase();
 }
 
 function mask(prefix: number, bits: number): bigint {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { inNetworks, parseCidr } from "../../config/cidr.ts";
+import { canonicalIp, inNetworks, parseCidr } from "../../config/cidr.ts";
 import type { Cidr, Config, InterfaceConfig, Side } from "../../config/config.ts";
 import { isIpAddress } from "../../config/socket_address.ts";
 import { otherSide } from "./local_address.ts";
@@ -46,5 +46,8 @@ export function ownerOf(networks: SideNetworks, host: string): Side | undefined 
  * address and `out` does not (an address both list stays reachable from both).
  */
 export function crossesBoundary(networks: SideNetworks, out: Side, host: string): boolean {
+  // A literal not in its one spelling (octal-looking, mapped) may mean another host: refused.
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (isIpAddress(bare) && canonicalIp(bare) !== bare.toLowerCase()) return true;
   return inNetworks(host, networks[otherSide(out)]) && !inNetworks(host, networks[out]);
 }

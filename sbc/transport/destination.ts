@@ -2,6 +2,7 @@
  * Turning a target URI into an address to send to (RFC 3263, simplified): an IP literal is used
  * as is; a host name without a port is looked up as SRV `_sip._udp`/`_sip._tcp`, then A (through the system resolver).
  */
+import { canonicalIp } from "../../config/cidr.ts";
 import { getLogger } from "@logtape/logtape";
 import type { SipProto } from "../../config/config.ts";
 import { lookup } from "node:dns/promises";
@@ -41,7 +42,11 @@ export async function resolveHost(
   proto: SipProto,
 ): Promise<Destination | undefined> {
   const bare = host.startsWith("[") ? host.slice(1, -1) : host;
-  if (isIpLiteral(bare)) return { peer: { host: bare, port: port ?? 5060 }, proto };
+  if (isIpLiteral(bare)) {
+    // Sent as the guard checks it: a mapped IPv6 as its IPv4, an octal-looking IPv4 not at all.
+    const host = canonicalIp(bare);
+    return host === undefined ? undefined : { peer: { host, port: port ?? 5060 }, proto };
+  }
   try {
     if (port === undefined) {
       const srv = await Deno.resolveDns(`_sip._${proto}.${bare}`, "SRV").catch(() => []);

@@ -20,6 +20,10 @@ Deno.test("inNetworks() matches IPv4 and IPv6 networks and single addresses", ()
   assert.equal(inNetworks("[2001:db8::1]", nets), true);
   assert.equal(inNetworks("2001:db9::1", nets), false);
   assert.equal(inNetworks("::ffff:192.0.2.9", nets), true);
+  assert.equal(inNetworks("192.0.2.9", nets), true, "a mapped network is its IPv4 network");
+  // A mapped address is the IPv4 host it carries, in either spelling.
+  assert.equal(inNetworks("::ffff:203.0.113.5", nets), true);
+  assert.equal(inNetworks("[::ffff:cb00:7105]", nets), true);
   assert.equal(inNetworks("example.com", nets), false);
   assert.equal(inNetworks("203.0.113.1", []), false);
   assert.equal(inNetworks("10.1.2.3", cidrs("0.0.0.0/0")), true);
