@@ -183,7 +183,10 @@ export function looseRoute(msg: SipMessage, sides: LocalSides): RouteDecision {
     if (!u || !side) break;
     removed.push(side);
     // The value is a URI escaped into a parameter (`%3Btransport%3Dtcp`, as Kamailio's path module).
-    if (u.params.received) received = unescapeParam(u.params.received);
+    // Only the first of ours counts: that one we wrote; one below it came with the REGISTER.
+    if (u.params.received && received === undefined && removed.length === 1) {
+      received = unescapeParam(u.params.received);
+    }
     routes.shift();
   }
   if (removed.length > 0 || edits.length > 0) {
@@ -250,10 +253,23 @@ export function forwardEdits(f: Forwarding): Edit[] {
     }
   }
   if (f.path) {
+    // A Path entry naming us that came with the request is a forgery of ours: gone.
+    const theirs = getHeaderValues(f.msg, "path").filter((entry) => !namesUs(entry, f));
+    edits.push({ op: "remove-all", name: "path" });
+    if (theirs.length > 0) edits.push({ op: "prepend", name: "Path", value: theirs.join(", ") });
     edits.push({ op: "prepend", name: "Path", value: pathEntry(f) });
   }
   edits.push({ op: "prepend", name: "Via", value: ourVia(f.outSide, f.outProto, f.branch) });
   return edits;
+}
+
+/** A Route, Record-Route or Path entry names one of our sides' addresses. */
+function namesUs(entry: string, f: Forwarding): boolean {
+  const uri = parseUri(parseNameAddr(entry)?.uri ?? "");
+  if (!uri) return false;
+  const bare = uri.host.startsWith("[") ? uri.host.slice(1, -1) : uri.host;
+  const key = `${bare}:${uri.port ?? 5060}`;
+  return f.inSide.names.has(key) || f.outSide.names.has(key);
 }
 
 /**
