@@ -114,6 +114,7 @@ export class ProxyCore implements ProxyActions {
       dialogs: this.#dialogs,
       hiding,
       sides: this.sides,
+      trusted: options.config.external.trusted,
       servers: this.#servers,
       media,
       calls: this.#calls,

@@ -41,7 +41,9 @@ import { applyMedia } from "./media_seam.ts";
 import type { SipCounters } from "./sip_counters.ts";
 import type { DialogRouting } from "./dialog_routing.ts";
 import type { LocalSides } from "./local_address.ts";
-import { routeEntry } from "./header_rules.ts";
+import { routeEntry, untrustedIdentityEdits } from "./header_rules.ts";
+import { inNetworks } from "../../config/cidr.ts";
+import type { Cidr } from "../../config/config.ts";
 import { hiddenAnswerEdits, restoreEdits, type TopologyHiding } from "./topology_hiding.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
@@ -58,6 +60,8 @@ export interface ResponsePathOptions {
   /** The external interface's topology hiding, if on. */
   readonly hiding: TopologyHiding | undefined;
   readonly sides: LocalSides;
+  /** Outside sources whose answers may assert an identity (`external.trusted`). */
+  readonly trusted: readonly Cidr[];
   /** The routing script's hooks in force now. */
   readonly hooks: () => RouteHooks;
   /** The client transaction a server transaction is relayed to now. */
@@ -187,6 +191,16 @@ export class ResponsePath implements ClientDelegate {
    * the inside in what goes out by the external side.
    */
   #headerEdits(tx: ClientTransaction, up: Upstream, reply: SipMessage): Edit[] {
+    // RFC 3325 §5 holds for answers too: an outsider's 200 may not assert who answered.
+    const untrusted = tx.target.side === "external" && up.from === "internal" &&
+        !inNetworks(tx.target.dest.host, this.#o.trusted)
+      ? untrustedIdentityEdits(reply)
+      : [];
+    return [...this.#shownEdits(tx, up, reply), ...untrusted];
+  }
+
+  /** The answer's Vias and, with topology hiding, what each side may see of the other. */
+  #shownEdits(tx: ClientTransaction, up: Upstream, reply: SipMessage): Edit[] {
     const hiding = this.#o.hiding;
     const mapped = up.ctx.upstream !== up.ctx.msg;
     const hidDown = hiding !== undefined && tx.target.side === "external" && up.from !== "external";
