@@ -15,7 +15,12 @@ export interface DialogTableOptions {
   readonly clock: Clock;
   /** Forget a dialog after this long without a request in it; default 12 h (Kamailio's dialog). */
   readonly idleMs?: number;
+  /** Dialogs kept at most; past it a new one is not recorded (its requests from outside get 404). */
+  readonly max?: number;
 }
+
+/** Dialogs one Call-ID may hold: forks of one request, each answering with its own To tag. */
+export const DIALOGS_PER_CALL = 16;
 
 /** How many of the oldest dialogs each add or lookup checks for expiry. */
 const SWEEP = 4;
@@ -23,6 +28,7 @@ const SWEEP = 4;
 export class DialogTable {
   readonly #clock: Clock;
   readonly #idleMs: number;
+  readonly #max: number;
   readonly #byOutside = new Map<string, Dialog[]>();
   readonly #byInside = new Map<string, Dialog[]>();
   /** When each live dialog expires; insertion order is refresh order, so oldest first. */
@@ -33,6 +39,7 @@ export class DialogTable {
   constructor(options: DialogTableOptions) {
     this.#clock = options.clock;
     this.#idleMs = options.idleMs ?? 12 * 3600_000;
+    this.#max = options.max ?? 200_000;
   }
 
   /** Dialogs alive or ending. */
@@ -40,10 +47,14 @@ export class DialogTable {
     return this.#expiry.size + this.#ending.size;
   }
 
-  /** Records a dialog, or updates the one with its Call-ID and tags (a 2xx after a 1xx). */
-  add(dialog: Dialog): Dialog {
+  /**
+   * Records a dialog, or updates the one with its Call-ID and tags (a 2xx after a 1xx); undefined
+   * when the table or the Call-ID is full (an answer with a To tag per packet must not fill it).
+   */
+  add(dialog: Dialog): Dialog | undefined {
     this.#sweep();
-    const known = (this.#byInside.get(dialog.insideCallId) ?? []).find((d) =>
+    const call = this.#byInside.get(dialog.insideCallId) ?? [];
+    const known = call.find((d) =>
       d.insideTag === dialog.insideTag && d.outsideTag === dialog.outsideTag
     );
     if (known) {
@@ -52,6 +63,7 @@ export class DialogTable {
       if (this.#expiry.has(known)) this.#refresh(known);
       return known;
     }
+    if (call.length >= DIALOGS_PER_CALL || this.size >= this.#max) return undefined;
     push(this.#byOutside, dialog.outsideCallId, dialog);
     push(this.#byInside, dialog.insideCallId, dialog);
     this.#refresh(dialog);

@@ -116,3 +116,16 @@ Deno.test("DialogTable forgets a dialog idle longer than its limit, lazily and w
   assert.equal(table.size, 0);
   table.close();
 });
+
+Deno.test("DialogTable records no dialog past its limit", () => {
+  const table = new DialogTable({ clock: new ManualClock(), max: 1 });
+  const view = { sides: SIDES, outsideCallId: "", hidden: false };
+  for (const [callId, kept] of [["a@x", true], ["b@x", false]] as const) {
+    const request = parse(invite("<sip:192.0.2.1;lr>", "sip:b@x").replace("c1@127.0.2.10", callId));
+    const reply = parse(buildResponse(request, 200, "OK", { toTag: "t" }));
+    const dialog = dialogOf(request, "internal", reply, { ...view, outsideCallId: callId })!;
+    assert.equal(table.add(dialog) !== undefined, kept, callId);
+  }
+  assert.equal(table.size, 1);
+  table.close();
+});
