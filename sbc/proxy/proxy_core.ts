@@ -52,7 +52,12 @@ import { applyMedia } from "./media_seam.ts";
 import { LogLimiter } from "./log_limiter.ts";
 import { DialogRouting } from "./dialog_routing.ts";
 import { DialogTable } from "./dialog_table.ts";
-import { hiddenRequestEdits, type TopologyHiding, topologyHiding } from "./topology_hiding.ts";
+import {
+  hiddenBodyEdit,
+  hiddenRequestEdits,
+  type TopologyHiding,
+  topologyHiding,
+} from "./topology_hiding.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 import { proxyRequireRefusal } from "./proxy_require.ts";
 import { uriHeadersEdit } from "./uri_headers.ts";
@@ -399,6 +404,8 @@ export class ProxyCore implements ProxyActions {
     // Last, over any Request-URI the route set: embedded headers never leave (RFC 3261 §19.1.5).
     const uriEdit = uriHeadersEdit(msg, edits);
     if (uriEdit) edits.push(uriEdit);
+    const body = hiding && hiddenBodyEdit(hiding, msg, edits);
+    if (body) edits.push(body);
     const bytes = toBytes(serializeMessage(msg, edits));
     const server = ctx.tx;
     if (!server) {

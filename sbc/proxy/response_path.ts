@@ -44,7 +44,12 @@ import type { LocalSides } from "./local_address.ts";
 import { routeEntry, untrustedIdentityEdits } from "./header_rules.ts";
 import { inNetworks } from "../../config/cidr.ts";
 import type { Cidr } from "../../config/config.ts";
-import { hiddenAnswerEdits, restoreEdits, type TopologyHiding } from "./topology_hiding.ts";
+import {
+  hiddenAnswerEdits,
+  hiddenBodyEdit,
+  restoreEdits,
+  type TopologyHiding,
+} from "./topology_hiding.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
@@ -176,6 +181,9 @@ export class ResponsePath implements ClientDelegate {
       if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
     }
     this.#o.hooks().onReply?.(up.ctx, reply, edits);
+    const hiding = up.from === "external" ? this.#o.hiding : undefined;
+    const body = hiding && hiddenBodyEdit(hiding, reply, edits);
+    if (body) edits.push(body);
     // A final answer ends the request: the route's state says so for later readers.
     if (reply.status >= 200) advance(up.ctx, REQUEST_STATE.answered);
     const bytes = toBytes(serializeMessage(reply, edits));

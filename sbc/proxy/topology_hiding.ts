@@ -141,6 +141,21 @@ function hideCommon(
 }
 
 /**
+ * The body going out, when it still names the inside after the media relay (SDP it did not
+ * manage, in an answer to OPTIONS, or a script that skipped `rtpproxy_manage`; any other type):
+ * the edit that removes it. Last among the edits, as it reads the body they leave.
+ */
+export function hiddenBodyEdit(
+  hiding: TopologyHiding,
+  msg: SipMessage,
+  edits: readonly Edit[],
+): Edit | undefined {
+  let body = msg.body;
+  for (const edit of edits) if (edit.op === "body") body = edit.body;
+  return body !== "" && namesInside(hiding, body) ? { op: "body", body: "" } : undefined;
+}
+
+/**
  * A request from inside leaving by the external side: the common edits, and no Via or
  * Record-Route of the inside (the caller adds ours; answers get the Vias back by
  * `restoreEdits`, the dialog keeps the route set).

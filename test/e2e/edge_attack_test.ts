@@ -62,7 +62,7 @@ function victimListeners(port: number) {
   };
 }
 
-Deno.test("edge attack: an IPv4-mapped IPv6 Contact over TCP takes the PBX's BYE to a victim inside", async () => {
+Deno.test("refused edge attack: an IPv4-mapped IPv6 Contact over TCP takes the PBX's BYE to a victim inside", async () => {
   const ports = usingPorts(58);
   const victimPort = ports.sbc + 9;
   await withSbc({ ports, configToml: insideListed(ports) }, async () => {
@@ -98,7 +98,7 @@ Deno.test("edge attack: an IPv4-mapped IPv6 Contact over TCP takes the PBX's BYE
   });
 });
 
-Deno.test("edge attack: a 200 forged on the external side for an INVITE sent to the PBX leads the dialog to a victim inside", async () => {
+Deno.test("refused edge attack: a 200 forged on the external side for an INVITE sent to the PBX leads the dialog to a victim inside", async () => {
   const ports = usingPorts(58);
   const victimPort = ports.sbc + 9;
   await withSbc({ ports, configToml: insideListed(ports) }, async () => {
@@ -189,7 +189,7 @@ Deno.test("edge attack: a 200 forged on the external side for an INVITE sent to 
   });
 });
 
-Deno.test("edge attack: the PBX's SDP in its 200 to an OPTIONS leaves by the external interface unrewritten", async () => {
+Deno.test("refused edge attack: the PBX's SDP in its 200 to an OPTIONS leaves by the external interface unrewritten", async () => {
   const ports = usingPorts(59);
   await withSbc({ ports }, async () => {
     await using phone = new SipEndpoint(ADDRESS.phone, ports.phone);

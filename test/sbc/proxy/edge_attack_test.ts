@@ -129,14 +129,14 @@ async function pbxHangsUpOn(env: CoreEnv, contact: string, extra: string[] = [])
 
 // ---------------------------------------------------------------- boundary guard bypasses
 
-Deno.test("attack: an IPv4-mapped IPv6 Contact over TCP takes the PBX's BYE to an inside host by the external interface", async () => {
+Deno.test("refused attack: an IPv4-mapped IPv6 Contact over TCP takes the PBX's BYE to an inside host by the external interface", async () => {
   const env = coreEnv({ config: withInside("127.0.2.0/24") });
   const out = await pbxHangsUpOn(env, "<sip:x@[::ffff:127.0.2.99]:5070;transport=tcp>");
   assertNothingOutTo(out, /^127\.0\.2\./);
   env.core.close();
 });
 
-Deno.test("attack: an IPv4-mapped IPv6 Record-Route in a phone's INVITE steers the PBX's BYE inside by the external interface", async () => {
+Deno.test("refused attack: an IPv4-mapped IPv6 Record-Route in a phone's INVITE steers the PBX's BYE inside by the external interface", async () => {
   const env = coreEnv({ config: withInside("127.0.2.0/24") });
   const out = await pbxHangsUpOn(env, "<sip:x@198.51.100.66:5070>", [
     "Record-Route: <sip:[::ffff:7f00:263]:5070;transport=tcp;lr>",
@@ -145,14 +145,14 @@ Deno.test("attack: an IPv4-mapped IPv6 Record-Route in a phone's INVITE steers t
   env.core.close();
 });
 
-Deno.test("attack: an octal IPv4 Contact (012.0.0.5 = 10.0.0.5) passes the guard that reads it as 12.0.0.5", async () => {
+Deno.test("refused attack: an octal IPv4 Contact (012.0.0.5 = 10.0.0.5) passes the guard that reads it as 12.0.0.5", async () => {
   const env = coreEnv({ config: withInside("10.0.0.0/8") });
   const out = await pbxHangsUpOn(env, "<sip:x@012.0.0.5:5060>");
   assertNothingOutTo(out, /^10\./);
   env.core.close();
 });
 
-Deno.test("attack: an octal IPv4 Contact (127.0.2.012) sends the PBX's BYE to the PBX itself by the external interface", async () => {
+Deno.test("refused attack: an octal IPv4 Contact (127.0.2.012) sends the PBX's BYE to the PBX itself by the external interface", async () => {
   const env = coreEnv(); // the default config: the PBX owns 127.0.2.10
   const out = await pbxHangsUpOn(env, "<sip:x@127.0.2.012:5060>");
   assertNothingOutTo(out, /^127\.0\.2\.(1|10)$/);
@@ -212,7 +212,7 @@ function forged200(branch: string, invite: string, contact: string, status = 200
   ]);
 }
 
-Deno.test("attack: a 200 forged on the external side for the INVITE the SBC sent the PBX makes the dialog lead to a victim inside", async () => {
+Deno.test("refused attack: a 200 forged on the external side for the INVITE the SBC sent the PBX makes the dialog lead to a victim inside", async () => {
   const env = coreEnv({ config: withInside("127.0.2.0/24") });
   const { head, n } = await learnBranch(env);
   // The attacker's own call: the SBC sends it to the PBX with the next branch.
@@ -253,7 +253,7 @@ Deno.test("attack: a 200 forged on the external side for the INVITE the SBC sent
   env.core.close();
 });
 
-Deno.test("attack: an outsider answers 603 for another caller's INVITE to the PBX and ends that call", async () => {
+Deno.test("refused attack: an outsider answers 603 for another caller's INVITE to the PBX and ends that call", async () => {
   const env = coreEnv();
   const { head, n } = await learnBranch(env);
   const VICTIM_CALLER: Peer = { host: "192.0.2.77", port: 5060 };
@@ -275,7 +275,7 @@ Deno.test("attack: an outsider answers 603 for another caller's INVITE to the PB
 
 // ---------------------------------------------------------------- Path received=
 
-Deno.test("attack: a REGISTER's own Path entry naming the SBC chooses where the PBX's INVITEs go", async () => {
+Deno.test("refused attack: a REGISTER's own Path entry naming the SBC chooses where the PBX's INVITEs go", async () => {
   const env = coreEnv();
   await env.receive(
     "external",
@@ -318,7 +318,7 @@ Deno.test("attack: a REGISTER's own Path entry naming the SBC chooses where the 
 
 // ---------------------------------------------------------------- identity in answers
 
-Deno.test("attack: identity headers in an outsider's 200 reach the PBX (RFC 3325 §5 applies to answers)", async () => {
+Deno.test("refused attack: identity headers in an outsider's 200 reach the PBX (RFC 3325 §5 applies to answers)", async () => {
   const env = coreEnv();
   await env.receive(
     "internal",
@@ -359,7 +359,7 @@ Deno.test("attack: identity headers in an outsider's 200 reach the PBX (RFC 3325
 
 // ---------------------------------------------------------------- dialog table growth
 
-Deno.test("attack: one outgoing INVITE answered with many To tags fills the dialog table", async () => {
+Deno.test("refused attack: one outgoing INVITE answered with many To tags fills the dialog table", async () => {
   const env = coreEnv();
   await env.receive(
     "internal",
