@@ -19,6 +19,7 @@ import type { OfferState } from "./manage.ts";
 import type { RewriteOptions, Sdp, SdpStream } from "./sdp.ts";
 import { type MediaSession, otherParty, type Party, setPeer, type Stream, udp } from "./session.ts";
 import { type Leg, updateDest } from "./packet/leg.ts";
+import { mediaPeer, type PeerRule } from "./media_peer.ts";
 
 /** A message's session, and who sent what from the session's point of view. */
 export interface Match {
@@ -124,6 +125,8 @@ export interface OfferInput {
   /** m= indexes whose legs this offer opened. */
   readonly created: readonly number[];
   readonly flags: MediaFlags;
+  /** Whom the offerer's media may come from and where it goes (rtp/media_peer.ts). */
+  readonly peer: PeerRule;
 }
 
 /**
@@ -143,8 +146,7 @@ export function applyOffer(session: MediaSession, sdp: Sdp, offer: OfferInput): 
     }
     const leg = stream.legs[offer.party];
     leg.symmetric = !offer.flags.asymmetric;
-    const rtp = st.nullAddress ? null : udp(st.address, st.port);
-    const rtcp = st.nullAddress ? null : udp(st.rtcpAddress, st.rtcpPort);
+    const { rtp, rtcp } = peerAddresses(leg, st, offer.peer, true);
     if (leg.sdpKnown) {
       leg.pendingRtp = rtp;
       leg.pendingRtcp = rtcp;
@@ -170,6 +172,8 @@ export interface AnswerInput {
   /** Party that sent the answer. */
   readonly sender: Party;
   readonly flags: MediaFlags;
+  /** Whom the answerer's media may come from and where it goes (rtp/media_peer.ts). */
+  readonly peer: PeerRule;
 }
 
 /**
@@ -190,11 +194,8 @@ export function applyAnswer(session: MediaSession, sdp: Sdp, answer: AnswerInput
     }
     const leg = stream.legs[answer.sender];
     leg.symmetric = !answer.flags.asymmetric;
-    setPeer(
-      leg,
-      st.nullAddress ? null : udp(st.address, st.port),
-      st.nullAddress ? null : udp(st.rtcpAddress, st.rtcpPort),
-    );
+    const { rtp, rtcp } = peerAddresses(leg, st, answer.peer, false);
+    setPeer(leg, rtp, rtcp);
     leg.sdpKnown = true;
     updateDest(leg);
     const mine = stream.legs[offerer];
@@ -212,6 +213,27 @@ export function applyAnswer(session: MediaSession, sdp: Sdp, answer: AnswerInput
   }
   offer.open = false;
   return rejected;
+}
+
+/**
+ * Where a party's media for m= line `st` goes, by its rule, and (as a side effect on the leg)
+ * whom it may come from: the new hosts, plus the old ones for a re-offer until it is answered.
+ */
+function peerAddresses(
+  leg: Leg,
+  st: SdpStream,
+  rule: PeerRule,
+  offer: boolean,
+): { rtp: Deno.NetAddr | null; rtcp: Deno.NetAddr | null } {
+  const media = mediaPeer(st.address, rule);
+  const control = st.rtcpAddress === st.address ? media : mediaPeer(st.rtcpAddress, rule);
+  const keep = offer && leg.sdpKnown ? [...leg.sources] : [];
+  leg.sources = new Set([...keep, ...media.sources, ...control.sources]);
+  if (st.nullAddress) return { rtp: null, rtcp: null };
+  return {
+    rtp: media.send === null ? null : udp(media.send, st.port),
+    rtcp: control.send === null ? null : udp(control.send, st.rtcpPort),
+  };
 }
 
 /**

@@ -31,11 +31,13 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { BackendName } from "./packet/backend.ts";
+import type { Side } from "../config/config.ts";
 import type { MediaFlags } from "./flags.ts";
 import type { RelayTotals } from "./packet/forward.ts";
 import { LegSockets, startPumps } from "./leg_sockets.ts";
 import { FlagsCache, messageSdp } from "./message_sdp.ts";
 import { decideMedia, MEDIA_ACTION } from "./manage.ts";
+import type { PeerRule } from "./media_peer.ts";
 import {
   applyAnswer,
   applyOffer,
@@ -255,6 +257,7 @@ export class MediaRelay {
       method: msg.method,
       created: fresh,
       flags,
+      peer: this.#peerRule(ctx, session.sides[sender], flags),
     });
     if (ctx.to !== session.sides[receiver]) {
       log.warn("rtp.offer.side {callId}: sent to {to}, media leg is on {side}", {
@@ -274,10 +277,27 @@ export class MediaRelay {
     const flags = this.#flags.get(ctx.flags);
     const sdp = messageSdp(msg, flags);
     if (typeof sdp === "string") return NONE;
-    const rejected = applyAnswer(session, sdp, { sender: match.sender, flags });
+    const rejected = applyAnswer(session, sdp, {
+      sender: match.sender,
+      flags,
+      peer: this.#peerRule(ctx, session.sides[match.sender], flags),
+    });
     for (const stream of rejected) this.#closeStream(session, stream);
     if (msg.kind === "request" && msg.method === "ACK") this.#confirm(session);
     return this.#render(session, sdp, offer.party, flags);
+  }
+
+  /**
+   * How the party on `side` that sent `ctx` is reached: the internal side (the PBX's) and
+   * outside parties with flag `r`/`a` or a trusted source by their SDP address, others by their
+   * SIP source (rtpproxy without `r`); never into the side's refused networks.
+   */
+  #peerRule(ctx: MediaContext, side: Side, flags: MediaFlags): PeerRule {
+    return {
+      sipSource: ctx.from === side ? ctx.source.host : undefined,
+      trustSdp: side === "internal" || flags.trustAddress || ctx.trustedSource === true,
+      refuse: this.#sides[side].refuse ?? [],
+    };
   }
 
   #cancelOffer(session: MediaSession): void {
@@ -335,8 +355,8 @@ export class MediaRelay {
     const legs = stream.legs;
     if (legs === undefined) return;
     for (const leg of legs) {
-      session.closedTraffic[leg.side].packets += leg.packets;
-      session.closedTraffic[leg.side].bytes += leg.bytes;
+      session.closedTraffic[leg.side].packets += leg.packets + leg.rtcpPackets;
+      session.closedTraffic[leg.side].bytes += leg.bytes + leg.rtcpBytes;
     }
     stream.legs = undefined;
     this.#sockets.closeLeg(legs[0]);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Side } from "../config/config.ts";
+import type { Cidr, Side } from "../config/config.ts";
 import type { BackendName } from "./packet/backend.ts";
 
 /** The time source the relay arms its sweep on; the SBC passes its one timer wheel. */
@@ -37,6 +37,8 @@ export interface MediaMessage {
 export interface MediaSide {
   /** Local address the RTP sockets for this side bind to (rtpproxy `-l`). */
   readonly media: string;
+  /** Networks this side's media never goes to or comes from (outside: the inside's). */
+  readonly refuse?: readonly Cidr[];
   /** Address written into SDP sent to this side (rtpproxy `-A`); undefined = `media`. */
   readonly advertise: string | undefined;
 }
@@ -68,8 +70,10 @@ export interface MediaContext {
   readonly from: Side;
   /** Side it is being sent to. */
   readonly to: Side;
-  /** SIP source address (informational: the SDP address is trusted, see flags.ts `r`). */
+  /** SIP source address: the party's media may come from its host, and goes there (media_peer.ts). */
   readonly source: { readonly host: string; readonly port: number };
+  /** The SIP source is trusted (`trusted`): its SDP address is used as written. */
+  readonly trustedSource?: boolean;
   /** rtpproxy_manage letters in force for this message (see flags.ts). */
   readonly flags: string;
   /** The request had a To tag (for a reply: its request had one). */

@@ -90,10 +90,14 @@ export interface LegInfo {
   /** Source the relay latched on, "host:port"; null when not latched. */
   readonly latched: string | null;
   readonly symmetric: boolean;
-  /** Received from this party and relayed to the other. */
+  /** RTP received from this party and relayed to the other. */
   readonly packets: number;
   readonly bytes: number;
+  /** RTCP received from this party and relayed, counted apart. */
+  readonly rtcpPackets: number;
   readonly drops: number;
+  /** Of `drops`: packets from a host that is not the party's. */
+  readonly strangers: number;
 }
 
 export interface StreamInfo {
@@ -161,7 +165,9 @@ function legInfo(leg: Leg): LegInfo {
     symmetric: leg.symmetric,
     packets: leg.packets,
     bytes: leg.bytes,
+    rtcpPackets: leg.rtcpPackets,
     drops: leg.drops,
+    strangers: leg.strangers,
   };
 }
 
@@ -191,13 +197,17 @@ export function newLeg(
     pendingRtp: undefined,
     pendingRtcp: undefined,
     symmetric: true,
+    sources: new Set(),
     latchedRtp: undefined,
     latchedRtcp: undefined,
     destRtp: null,
     destRtcp: null,
     packets: 0,
     bytes: 0,
+    rtcpPackets: 0,
+    rtcpBytes: 0,
     drops: 0,
+    strangers: 0,
     seen: 0,
     lastActive: 0,
     closed: false,

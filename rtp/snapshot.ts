@@ -58,8 +58,8 @@ export function callTraffic(sessions: readonly MediaSession[] | undefined): Call
     }
     for (const stream of session.streams) {
       for (const leg of stream?.legs ?? []) {
-        traffic[leg.side].packets += leg.packets;
-        traffic[leg.side].bytes += leg.bytes;
+        traffic[leg.side].packets += leg.packets + leg.rtcpPackets;
+        traffic[leg.side].bytes += leg.bytes + leg.rtcpBytes;
       }
     }
   }

@@ -10,6 +10,7 @@ import { renderMetrics } from "./admin/metrics.ts";
 import { buildInfo } from "./admin/build_info.ts";
 import { TimerWheel } from "./transaction/clock.ts";
 import { ProxyCore } from "./proxy/proxy_core.ts";
+import { sideNetworks } from "./proxy/side_networks.ts";
 import { type LogSettings, setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./proxy/pipeline.ts";
 import { loadScript } from "./script/script.ts";
@@ -50,7 +51,12 @@ export async function startSbc(config: Config): Promise<Sbc> {
   const wheel = new TimerWheel();
   const relay = new MediaRelay({
     sides: {
-      external: { media: config.external.media, advertise: config.external.advertise },
+      // Outside media never goes to or comes from an inside address (an SDP naming one).
+      external: {
+        media: config.external.media,
+        advertise: config.external.advertise,
+        refuse: sideNetworks(config).internal,
+      },
       internal: { media: config.internal.media, advertise: config.internal.advertise },
     },
     ports: config.media.ports,

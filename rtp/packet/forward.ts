@@ -3,13 +3,16 @@
  * goes, and the packet, byte and drop counters. No sockets here: the backend (rtp/packet/backend.ts)
  * moves the bytes and asks the `Forwarder` built here.
  *
+ * Strict source: a leg accepts packets only from its party's hosts (its SIP source and SDP
+ * address, rtp/media_peer.ts); anything else is a stranger's, dropped and counted, latched or not.
+ *
  * Latching (symmetric RTP, the default on both sides; flag `a` turns it off for the side that sent
- * the SDP): the relay sends to the party's SDP address until the party's first packet arrives, then
- * to that packet's source. A packet from another source is dropped while the latched source is
- * alive; once the latched source has been silent for more than `LATCH_SILENCE_MS` (judged by the
- * 1 s sweep, so 2–3 s), the next source wins. That stops a third party from taking over a flowing
- * stream and still follows a phone whose NAT binding changed. RTP and RTCP latch separately.
- * A latch is reset when the party's SDP address changes.
+ * the SDP): the relay sends to the party's address until the party's first packet arrives, then
+ * to that packet's source. The same host from another port re-latches at once (a NAT rebinding);
+ * another of the party's hosts takes over only once the latched source has been silent for more
+ * than `LATCH_SILENCE_MS` (judged by the 1 s sweep, so 2–3 s). RTP and RTCP latch separately, and
+ * RTCP is counted apart: it never keeps the RTP stream alive. A latch is reset when the party's
+ * SDP address changes.
  *
  * @module
  */
@@ -41,27 +44,31 @@ const log = getLogger(["edgesbc", "rtp"]);
 /** The decision for each datagram `from` sends, relayed towards `to`. */
 export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): Forwarder {
   const { rtcp, totals, now } = options;
+  const drop = (stranger: boolean) => {
+    from.drops++;
+    totals.drops++;
+    if (stranger) from.strangers++;
+    return null;
+  };
   return {
     forward: (source, bytes) => {
-      if (from.symmetric) {
-        const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
-        if (
-          (latched === undefined || latched.port !== source.port ||
-            latched.hostname !== source.hostname) && !latch(from, source, rtcp, latched, now)
-        ) {
-          from.drops++;
-          totals.drops++;
-          return null;
-        }
+      const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
+      const same = latched !== undefined && latched.port === source.port &&
+        latched.hostname === source.hostname;
+      if (!same) {
+        // Strict source: only the party's own hosts, whatever the latch says.
+        if (!from.sources.has(source.hostname)) return drop(true);
+        if (from.symmetric && !latch(from, source, rtcp, latched, now)) return drop(false);
       }
       const dest = rtcp ? to.destRtcp : to.destRtp;
-      if (dest === null) {
-        from.drops++;
-        totals.drops++;
-        return null;
+      if (dest === null) return drop(false);
+      if (rtcp) {
+        from.rtcpPackets++;
+        from.rtcpBytes += bytes;
+      } else {
+        from.packets++;
+        from.bytes += bytes;
       }
-      from.packets++;
-      from.bytes += bytes;
       totals.packets++;
       totals.bytes += bytes;
       return dest;
@@ -73,7 +80,11 @@ export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): For
   };
 }
 
-/** Latches `leg` on `source` unless another source is latched and still alive. */
+/**
+ * Latches `leg` on `source` (one of the party's hosts): at once when nothing is latched or the
+ * latched host changed only its port (a NAT rebinding); another of the party's hosts only once
+ * the latched source has been silent.
+ */
 function latch(
   leg: Leg,
   source: Deno.NetAddr,
@@ -82,10 +93,13 @@ function latch(
   clockNow: () => number,
 ): boolean {
   const now = clockNow();
-  if (latched !== undefined && now - leg.lastActive <= LATCH_SILENCE_MS) return false;
+  const rebinding = latched !== undefined && latched.hostname === source.hostname;
+  if (latched !== undefined && !rebinding && now - leg.lastActive <= LATCH_SILENCE_MS) {
+    return false;
+  }
   if (rtcp) leg.latchedRtcp = source;
   else leg.latchedRtp = source;
-  leg.lastActive = now;
+  if (!rtcp) leg.lastActive = now;
   updateDest(leg);
   log.debug("rtp.latch {side}:{port} {kind} -> {hostname}:{sourcePort}", {
     side: leg.side,

@@ -30,6 +30,8 @@ export interface Leg {
   pendingRtcp: Deno.NetAddr | null | undefined;
   /** Latch on the party's packets (false with flag `a`). */
   symmetric: boolean;
+  /** Hosts the party's media may come from (rtp/media_peer.ts); a packet from another is dropped. */
+  sources: ReadonlySet<string>;
   latchedRtp: Deno.NetAddr | undefined;
   latchedRtcp: Deno.NetAddr | undefined;
   /** Where packets for this party go now: latched source if any, else the SDP address. */
@@ -38,8 +40,13 @@ export interface Leg {
   /** Packets and bytes received from this party and relayed. */
   packets: number;
   bytes: number;
+  /** RTCP relayed from this party, apart: RTCP never proves the RTP stream alive. */
+  rtcpPackets: number;
+  rtcpBytes: number;
   /** Packets from this party's direction that were not relayed (foreign source, no destination). */
   drops: number;
+  /** Of `drops`: packets from a host that is not the party's (a stranger's). */
+  strangers: number;
   /** `packets` at the last sweep. */
   seen: number;
   /** Last time (clock ms) the latched source was known to be sending. */

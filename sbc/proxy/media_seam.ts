@@ -18,6 +18,8 @@ export interface MediaLeg {
   readonly from: Side;
   readonly to: Side;
   readonly source: Peer;
+  /** The source is in the sending side's `trusted` networks: its SDP address is used as is. */
+  readonly trustedSource?: boolean;
   readonly flags: string;
   /** The request had a To tag (for an answer: its request had one). */
   readonly inDialog: boolean;

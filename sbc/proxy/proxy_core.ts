@@ -312,6 +312,7 @@ export class ProxyCore implements ProxyActions {
       from,
       to,
       source: ctx.inbound.source,
+      trustedSource: inNetworks(ctx.inbound.source.host, this.config[from].trusted),
       flags: letters.request,
       inDialog: ctx.msg.toTag !== undefined,
       hideAddresses: to === "external" && this.#hiding !== undefined,

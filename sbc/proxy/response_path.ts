@@ -174,6 +174,8 @@ export class ResponsePath implements ClientDelegate {
         from: tx.target.side,
         to: up.from,
         source: tx.target.dest,
+        trustedSource: tx.target.side === "external" &&
+          inNetworks(tx.target.dest.host, this.#o.trusted),
         flags,
         inDialog: up.ctx.msg.toTag !== undefined,
         hideAddresses: up.from === "external" && this.#o.hiding !== undefined,

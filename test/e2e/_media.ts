@@ -334,6 +334,11 @@ export interface SdpView {
   addresses: string[];
 }
 
+/** The port of each m= line of an SDP: the relay's, in an SDP the SBC rewrote. */
+export function relayPorts(body: string): number[] {
+  return viewSdp(body).media.map((m) => m.port);
+}
+
 /** Reads the addresses and ports out of an SDP body (a test's view; no validation). */
 export function viewSdp(body: string): SdpView {
   const lines = body.split(/\r?\n/);

@@ -20,6 +20,7 @@ import {
   mediaCalls,
   mediaConfig,
   mediaStats,
+  relayPorts,
   RtpEndpoint,
   sdpBody,
   type SdpOptions,
@@ -75,10 +76,6 @@ function assertSdpFacing(
 }
 
 /** The relay's port for each m= line of an SDP the SBC sent. */
-function relayPorts(body: string): number[] {
-  return viewSdp(body).media.map((m) => m.port);
-}
-
 function audio(address: string, port: number, version = 1, direction?: "sendonly" | "inactive") {
   const options: SdpOptions = {
     address,

@@ -19,6 +19,8 @@ import type { MediaSession } from "../../rtp/session.ts";
 import { legs, message, sdp } from "./_media_session.ts";
 
 const FLAGS = parseFlags("");
+/** The SDP address as written (the internal side's rule), nothing refused. */
+const PEER = { sipSource: undefined, trustSdp: true, refuse: [] };
 const PHONE = "192.0.2.50";
 const PBX = "127.0.2.10";
 
@@ -30,7 +32,14 @@ function offered(offer: Sdp): MediaSession {
     session.streams[st.index] = newStream(st, { legs: legs(session.sides, 40000), now: 0 });
     created.push(st.index);
   }
-  applyOffer(session, offer, { party: 0, cseq: 1, method: "INVITE", created, flags: FLAGS });
+  applyOffer(session, offer, {
+    party: 0,
+    cseq: 1,
+    method: "INVITE",
+    created,
+    flags: FLAGS,
+    peer: PEER,
+  });
   return session;
 }
 
@@ -107,6 +116,7 @@ Deno.test("applyOffer() and applyAnswer() set both parties' addresses and the ag
   const rejected = applyAnswer(session, sdp(PBX, [["audio", 20000, "a=sendonly"]]), {
     sender: 1,
     flags: FLAGS,
+    peer: PEER,
   });
   assert.deepEqual(rejected, []);
   assert.equal(dest(session, 0, 1), `${PBX}:20000`);
@@ -116,23 +126,37 @@ Deno.test("applyOffer() and applyAnswer() set both parties' addresses and the ag
 
 Deno.test("applyOffer() keeps a re-offer's address pending until it is answered (RFC 3264 §8.3.1)", () => {
   const session = offered(sdp(PHONE, [["audio", 49170]]));
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS, peer: PEER });
   const reoffer = sdp("192.0.2.51", [["audio", 49200]]);
   assert.deepEqual(streamsToOpen(session, reoffer), [], "the re-offer keeps the ports");
-  applyOffer(session, reoffer, { party: 0, cseq: 2, method: "INVITE", created: [], flags: FLAGS });
+  applyOffer(session, reoffer, {
+    party: 0,
+    cseq: 2,
+    method: "INVITE",
+    created: [],
+    flags: FLAGS,
+    peer: PEER,
+  });
   assert.equal(dest(session, 0, 0), `${PHONE}:49170`, "not moved before the answer");
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS, peer: PEER });
   assert.equal(dest(session, 0, 0), "192.0.2.51:49200");
 });
 
 Deno.test("dropOffer() forgets a failed re-offer's address and returns the streams it opened", () => {
   const session = offered(sdp(PHONE, [["audio", 49170]]));
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS, peer: PEER });
   const reoffer = sdp("192.0.2.51", [["audio", 49200], ["video", 49202]]);
   const added = streamsToOpen(session, reoffer);
   assert.deepEqual(added.map((st) => st.index), [1]);
   session.streams[1] = newStream(added[0]!, { legs: legs(session.sides, 40010), now: 0 });
-  applyOffer(session, reoffer, { party: 0, cseq: 2, method: "INVITE", created: [1], flags: FLAGS });
+  applyOffer(session, reoffer, {
+    party: 0,
+    cseq: 2,
+    method: "INVITE",
+    created: [1],
+    flags: FLAGS,
+    peer: PEER,
+  });
   assert.deepEqual(dropOffer(session), [session.streams[1]]);
   assert.equal(session.offer, undefined);
   const caller = session.streams[0]!.legs![0];
@@ -144,8 +168,9 @@ Deno.test("dropOffer() forgets a failed re-offer's address and returns the strea
     method: "INVITE",
     created: [],
     flags: FLAGS,
+    peer: PEER,
   });
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS, peer: PEER });
   assert.deepEqual(dropOffer(session), [], "an answered offer opened nothing to close");
 });
 
@@ -154,6 +179,7 @@ Deno.test("applyAnswer() returns the streams the answer rejected or left out", (
   const rejected = applyAnswer(session, sdp(PBX, [["audio", 20000], ["video", 0]]), {
     sender: 1,
     flags: FLAGS,
+    peer: PEER,
   });
   assert.deepEqual(rejected, [session.streams[1], session.streams[2]]);
   assert.equal(hasOpenStream(session), true, "closing is the relay's job");
@@ -171,11 +197,23 @@ Deno.test("applyOffer() and applyAnswer() stop latching for an asymmetric party 
     method: "INVITE",
     created: [0],
     flags: parseFlags("a"),
+    peer: PEER,
   });
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: FLAGS, peer: PEER });
   assert.deepEqual(session.streams[0]!.legs!.map((l) => l.symmetric), [false, true]);
-  applyOffer(session, offer, { party: 0, cseq: 2, method: "INVITE", created: [], flags: FLAGS });
-  applyAnswer(session, sdp(PBX, [["audio", 20000]]), { sender: 1, flags: parseFlags("a") });
+  applyOffer(session, offer, {
+    party: 0,
+    cseq: 2,
+    method: "INVITE",
+    created: [],
+    flags: FLAGS,
+    peer: PEER,
+  });
+  applyAnswer(session, sdp(PBX, [["audio", 20000]]), {
+    sender: 1,
+    flags: parseFlags("a"),
+    peer: PEER,
+  });
   assert.deepEqual(session.streams[0]!.legs!.map((l) => l.symmetric), [true, false]);
 });
 
@@ -188,11 +226,18 @@ Deno.test("isRepeatedOffer() knows an answered offer sent again with the same o=
   });
   const offer = sdp(PBX, [["audio", 20000]]);
   session.streams[0] = newStream(offer.streams[0]!, { legs: legs(session.sides, 40000), now: 0 });
-  applyOffer(session, offer, { party: 1, cseq: 1, method: "INVITE", created: [0], flags: FLAGS });
+  applyOffer(session, offer, {
+    party: 1,
+    cseq: 1,
+    method: "INVITE",
+    created: [0],
+    flags: FLAGS,
+    peer: PEER,
+  });
   const ok = message({ kind: "response", status: 200, toTag: "callee" });
   const match = findMatch([session], ok)!;
   assert.equal(isRepeatedOffer(match, offer), false, "not while the offer is open");
-  applyAnswer(session, sdp(PHONE, [["audio", 49170]]), { sender: 0, flags: FLAGS });
+  applyAnswer(session, sdp(PHONE, [["audio", 49170]]), { sender: 0, flags: FLAGS, peer: PEER });
   assert.equal(isRepeatedOffer(match, offer), true);
   const changed = sdp(PBX, [["audio", 20000]]);
   const newer = { ...changed, originLine: "o=- 1 2 IN IP4 127.0.2.10" };

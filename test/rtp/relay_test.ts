@@ -241,7 +241,9 @@ Deno.test("MediaRelay relays RTP and RTCP both ways from the SBC's own addresses
     assert.equal(stats.portsInUse, 2);
     const [call] = relay.calls();
     assert.equal(call!.state, "confirmed");
-    assert.equal(call!.streams[0]!.legs[0].packets, 2);
+    // RTP and RTCP counted apart: RTCP never keeps the RTP stream alive.
+    assert.equal(call!.streams[0]!.legs[0].packets, 1);
+    assert.equal(call!.streams[0]!.legs[0].rtcpPackets, 1);
     assert.equal(call!.streams[0]!.legs[0].latched, `${PHONE}:42000`);
     assert.equal(call!.streams[0]!.legs[1].peer, `${PBX}:42002`);
   } finally {
@@ -270,11 +272,22 @@ Deno.test("MediaRelay latches on the real source and refuses a third party while
     assert.equal(await attacker.waitFor(1, 100), 0);
     assert.equal(relay.stats().drops, 1);
 
-    // Once the latched source is silent for more than 2 s, a new source may take over.
+    // A stranger never takes over, not even after the phone's silence (strict source)...
     clock.advance(4000);
-    await attacker.send(EXT, ext, "new-source");
-    assert.equal(await pbx.waitFor(2), 2);
-    assert.equal(pbx.last().text, "new-source");
+    await attacker.send(EXT, ext, "after-silence");
+    assert.equal(await pbx.waitFor(2, 200), 1, "a stranger's packet is dropped");
+    assert.equal(relay.calls()[0]!.streams[0]!.legs[0].strangers, 2);
+    // ...while the phone's own host from a new port (a NAT rebinding) re-latches at once.
+    const rebound = new Endpoint(PHONE, 42106);
+    try {
+      await rebound.send(EXT, ext, "new-port");
+      assert.equal(await pbx.waitFor(2), 2);
+      assert.equal(pbx.last().text, "new-port");
+      await pbx.send(INT, int, "to-new-port");
+      assert.equal(await rebound.waitFor(1), 1);
+    } finally {
+      await rebound.close();
+    }
   } finally {
     relay.close();
     await Promise.all([nat.close(), pbx.close(), attacker.close()]);
