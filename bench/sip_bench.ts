@@ -48,7 +48,8 @@ const SETTLE_MS = 6_000;
 const MAX_OTHER_LOAD = 0.15;
 
 /** `edgesbc-script`: edgesbc routing with the shipped examples/bridge.ts instead of the built-in pipeline. */
-type SystemName = "edgesbc" | "edgesbc-script" | "kamailio";
+/** `edgesbc-open`: edgesbc with `topology_hiding = false` on its external interface. */
+type SystemName = "edgesbc" | "edgesbc-script" | "edgesbc-open" | "kamailio";
 
 interface Proxy {
   readonly pid: number;
@@ -167,7 +168,7 @@ async function waitListening(exited: Promise<unknown>, what: string) {
 async function startEdgesbc(
   dir: string,
   extraDenoArgs: string[] = [],
-  script = false,
+  system: Exclude<SystemName, "kamailio"> = "edgesbc",
 ): Promise<Proxy> {
   const config = `${dir}/edgesbc.toml`;
   await Deno.writeTextFile(
@@ -176,7 +177,7 @@ async function startEdgesbc(
 role = "external"
 sip = ["udp:${ADDRESS.external}:${SIP_PORT}"]
 media = "${ADDRESS.external}"
-
+${system === "edgesbc-open" ? "topology_hiding = false\n" : ""}
 [interfaces.internal]
 role = "internal"
 sip = ["udp:${ADDRESS.internal}:${SIP_PORT}"]
@@ -187,7 +188,7 @@ ports = [40000, 40998]
 
 [pbx]
 address = "udp:${ADDRESS.pbx}:${PBX_PORT}"
-${script ? `\n[routing]\nscript = "${ROOT}examples/bridge.ts"\n` : ""}`,
+${system === "edgesbc-script" ? `\n[routing]\nscript = "${ROOT}examples/bridge.ts"\n` : ""}`,
   );
   const log = `${dir}/edgesbc.log`;
   const { child, pumps } = await spawnPinned(PROXY_CPU, [
@@ -479,7 +480,7 @@ async function benchSystem(
   if (await proxyListening()) throw new Error(`udp ${SIP_PORT} is already in use`);
   const proxy = system === "kamailio"
     ? await startKamailio(dir)
-    : await startEdgesbc(dir, [], system === "edgesbc-script");
+    : await startEdgesbc(dir, [], system);
   const result: SystemResult = {
     system,
     version: system !== "kamailio"
