@@ -31,6 +31,10 @@ export interface TopologyHiding {
   readonly serverHeader: string | undefined;
   /** Keys the Call-ID mapping; per process (a restart ends the calls with the media). */
   readonly key: Uint8Array;
+  /** `inside`'s IPv4 networks as [base, mask] numbers, for the per-header check. */
+  readonly insideV4: readonly (readonly [number, number])[];
+  /** Recent inside Call-IDs and what the outside sees (bounded; cleared when full). */
+  readonly callIds: Map<string, string>;
 }
 
 /** The external interface's hiding, or undefined when `topology_hiding = false`. */
@@ -47,28 +51,64 @@ export function topologyHiding(
     insideNames: isIpAddress(pbx) ? [] : [pbx.toLowerCase()],
     serverHeader: config.external.serverHeader,
     key: crypto.getRandomValues(new Uint8Array(32)),
+    insideV4: networks.internal.filter((n) => !n.v6).map((n) => {
+      const mask = n.prefix === 0 ? 0 : (0xffffffff << (32 - n.prefix)) >>> 0;
+      return [Number(n.base), mask] as const;
+    }),
+    callIds: new Map(),
   };
 }
 
 // IPv4 dotted quads, bracketed IPv6, and bare IPv6 with at least two colons.
 const ADDRESS_REGEXP =
   /\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f.]*|\d{1,3}(?:\.\d{1,3}){3}/g;
+const DOTTED_QUAD_REGEXP = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
-/** `text` names an inside address or host. */
+/** `text` names an inside address or host. Runs over every header going out: kept cheap. */
 export function namesInside(hiding: TopologyHiding, text: string): boolean {
   for (const match of text.matchAll(ADDRESS_REGEXP)) {
-    const bare = match[0].replace(/^\[|\]$/g, "");
-    if (isIpAddress(bare) && inNetworks(bare, hiding.inside)) return true;
+    const found = match[0];
+    const quad = DOTTED_QUAD_REGEXP.exec(found);
+    if (quad) {
+      if (insideV4(hiding, quad)) return true;
+      continue;
+    }
+    if (inNetworks(found, hiding.inside)) return true;
   }
   if (hiding.insideNames.length === 0) return false;
   const lower = text.toLowerCase();
   return hiding.insideNames.some((name) => lower.includes(name));
 }
 
+/**
+ * A dotted quad in the inside's IPv4 networks, by plain numbers (no BigInt on the hot path). One
+ * with a leading zero counts as inside: a reader could take it for either address.
+ */
+function insideV4(hiding: TopologyHiding, quad: RegExpExecArray): boolean {
+  let value = 0;
+  for (let i = 1; i <= 4; i++) {
+    const part = quad[i]!;
+    const n = Number(part);
+    if (n > 255) return false;
+    if (part.length > 1 && part[0] === "0") return true;
+    value = value * 256 + n;
+  }
+  return hiding.insideV4.some(([base, mask]) => ((value & mask) >>> 0) === base);
+}
+
+/** The outside Call-IDs of recent inside ones: each is asked for on every message of a call. */
+const CALL_ID_CACHE_SIZE = 4096;
+
 /** The Call-ID the outside sees for an inside one: a keyed hash when it names the inside. */
 export function outsideCallId(hiding: TopologyHiding, callId: string): string {
-  if (!namesInside(hiding, callId)) return callId;
-  return `es${createHmac("sha256", hiding.key).update(callId).digest("base64url").slice(0, 24)}`;
+  const cached = hiding.callIds.get(callId);
+  if (cached !== undefined) return cached;
+  const shown = namesInside(hiding, callId)
+    ? `es${createHmac("sha256", hiding.key).update(callId).digest("base64url").slice(0, 24)}`
+    : callId;
+  if (hiding.callIds.size >= CALL_ID_CACHE_SIZE) hiding.callIds.clear();
+  hiding.callIds.set(callId, shown);
+  return shown;
 }
 
 /** Headers whose value is a name-addr whose host is rewritten rather than removed. */

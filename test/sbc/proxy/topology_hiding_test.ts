@@ -5,6 +5,7 @@ import { coreEnv, type Sent } from "../../kit/core_env.ts";
 import { PBX, PHONE } from "../../kit/phone_and_pbx.ts";
 import { sip } from "../../kit/sip_text.ts";
 import { defaultConfig } from "../../../config/default.ts";
+import { namesInside, outsideCallId, topologyHiding } from "../../../sbc/proxy/topology_hiding.ts";
 import { parseCidr } from "../../../config/cidr.ts";
 
 const INSIDE = /127\.0\.2\.|pbx\.internal/;
@@ -153,5 +154,38 @@ Deno.test("topology hiding off: the inside shows as before", async () => {
   const fwd = env.take()[1]!;
   assert.match(fwd.text, INSIDE);
   assert.equal(fwd.msg.callId, "abc123@127.0.2.10");
+  env.core.close();
+});
+
+Deno.test("namesInside() finds inside addresses in any spelling, and the PBX by name", () => {
+  const base = defaultConfig();
+  const inside = parseCidr("10.0.0.0/8");
+  assert.ok(inside.ok);
+  const config = {
+    ...base,
+    internal: { ...base.internal, networks: [inside.value] },
+    pbx: { address: { ...base.pbx.address, host: "pbx.corp.example" } },
+  };
+  const env = coreEnv({ config });
+  const hiding = topologyHiding(config, env.core.sides, env.core.networks)!;
+  for (
+    const text of [
+      "sip:a@10.1.2.3",
+      "x 127.0.2.1 y",
+      "[::ffff:10.0.0.1]",
+      "::ffff:a00:1",
+      "010.1.1.1",
+      "PBX.corp.example",
+    ]
+  ) {
+    assert.equal(namesInside(hiding, text), true, text);
+  }
+  for (const text of ["sip:a@192.0.2.1", "11.0.0.1", "12:34:56", "2001:db8::1", "example.com"]) {
+    assert.equal(namesInside(hiding, text), false, text);
+  }
+  assert.equal(outsideCallId(hiding, "abc@192.0.2.1"), "abc@192.0.2.1");
+  const hidden = outsideCallId(hiding, "abc@10.0.0.7");
+  assert.match(hidden, /^es[\w-]{24}$/);
+  assert.equal(outsideCallId(hiding, "abc@10.0.0.7"), hidden, "the same every time");
   env.core.close();
 });
