@@ -59,6 +59,10 @@ export interface MediaConfig {
   readonly holdTimeout: number;
   /** Seconds an offer may wait for its answer before the session is reaped. */
   readonly offerTimeout: number;
+  /** Most m= lines in one SDP. */
+  readonly maxStreams: number;
+  /** Most unanswered offers per untrusted outside source. */
+  readonly maxOffersPerSource: number;
 }
 
 export interface SipConfig {

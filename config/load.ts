@@ -167,6 +167,8 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       timeout: get(["media", "timeout"]) as number,
       holdTimeout: get(["media", "hold_timeout"]) as number,
       offerTimeout: get(["media", "offer_timeout"]) as number,
+      maxStreams: get(["media", "max_streams"]) as number,
+      maxOffersPerSource: get(["media", "max_offers_per_source"]) as number,
     },
     pbx: { address: pbx },
     sip: { tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number },

@@ -190,6 +190,27 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "the longest ringing time (Kamailio's `fr_inv_timer` defaults to 120).",
   },
   {
+    key: "media.max_streams",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 16,
+    min: 1,
+    max: 1024,
+    doc: "Most `m=` lines one SDP may hold; an offer with more is answered `488`. Each line " +
+      "binds two sockets per side, so this bounds what one INVITE can take.",
+  },
+  {
+    key: "media.max_offers_per_source",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 200,
+    min: 1,
+    max: 1000000,
+    doc: "Most unanswered offers (calls ringing, each holding relay ports) one outside address " +
+      "may have at once; the next is answered `503`. Sources in the external `trusted` " +
+      "networks (a carrier's trunk) are exempt.",
+  },
+  {
     key: "pbx.address",
     type: VALUE_TYPE.socketAddress,
     required: true,

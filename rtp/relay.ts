@@ -92,12 +92,19 @@ export class MediaRelay {
   readonly #passthrough = new Map<string, number>();
   readonly #flags = new FlagsCache();
   readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0 };
+  readonly #maxStreams: number;
+  readonly #maxOffersPerSource: number;
+  /** Unanswered offers per untrusted outside source (sessions not yet confirmed). */
+  readonly #offersBySource = new Map<string, number>();
+  #offersRefused = 0;
   readonly #onTimeout: ((callId: string) => void) | undefined;
   #sweepTimer: number | undefined;
   #closed = false;
 
   constructor(options: RelayOptions) {
     this.#sides = options.sides;
+    this.#maxStreams = options.maxStreams ?? 16;
+    this.#maxOffersPerSource = options.maxOffersPerSource ?? 200;
     this.#sockets = new LegSockets(options);
     this.#timeouts = {
       silenceMs: options.timeout * 1000,
@@ -138,6 +145,7 @@ export class MediaRelay {
       pools: this.#sockets.pools,
       calls: this.#calls.values(),
       totals: this.#totals,
+      offersRefused: this.#offersRefused,
     });
   }
 
@@ -213,6 +221,25 @@ export class MediaRelay {
       if (isRequest) this.#pass(msg);
       return NONE;
     }
+    // Each m= line binds two sockets per side: an SDP with thousands takes every descriptor.
+    if (sdp.streams.length > this.#maxStreams) {
+      this.#offersRefused++;
+      if (!isRequest) return NONE;
+      this.#pass(msg);
+      return { kind: "reject", status: 488, reason: "Too Many Media Streams" };
+    }
+    // One outside source may not hold every port with offers it never lets be answered.
+    const counted = match === undefined && isRequest && ctx.from === "external" &&
+        ctx.trustedSource !== true
+      ? ctx.source.host
+      : undefined;
+    if (
+      counted !== undefined && (this.#offersBySource.get(counted) ?? 0) >= this.#maxOffersPerSource
+    ) {
+      this.#offersRefused++;
+      this.#pass(msg);
+      return { kind: "reject", status: 503, reason: "Too Many Offers" };
+    }
     let session: MediaSession;
     let sender: Party;
     if (match === undefined) {
@@ -250,6 +277,10 @@ export class MediaRelay {
     const pumps = { totals: this.#totals, clock: this.#clock };
     for (const i of fresh) startPumps(session.streams[i]!.legs!, pumps);
     if (match === undefined) this.#add(session);
+    if (counted !== undefined) {
+      session.countedFor = counted;
+      this.#offersBySource.set(counted, (this.#offersBySource.get(counted) ?? 0) + 1);
+    }
 
     applyOffer(session, sdp, {
       party: sender,
@@ -320,6 +351,7 @@ export class MediaRelay {
   #confirm(session: MediaSession): void {
     if (session.confirmed) return;
     session.confirmed = true;
+    this.#uncount(session);
     const now = this.#clock.now();
     for (const s of session.streams) if (s !== undefined) s.lastActive = now;
   }
@@ -338,7 +370,18 @@ export class MediaRelay {
     this.#startSweep();
   }
 
+  /** An answered or deleted session no longer counts against its source's offers. */
+  #uncount(session: MediaSession): void {
+    const source = session.countedFor;
+    if (source === undefined) return;
+    session.countedFor = undefined;
+    const left = (this.#offersBySource.get(source) ?? 1) - 1;
+    if (left > 0) this.#offersBySource.set(source, left);
+    else this.#offersBySource.delete(source);
+  }
+
   #delete(session: MediaSession, why: string): void {
+    this.#uncount(session);
     for (const s of session.streams) if (s !== undefined) this.#closeStream(session, s);
     const list = this.#calls.get(session.callId);
     if (list !== undefined) {

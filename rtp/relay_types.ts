@@ -53,6 +53,10 @@ export interface RelayOptions {
   readonly holdTimeout: number;
   /** Seconds a session may wait for a 2xx to its INVITE. */
   readonly offerTimeout: number;
+  /** Most m= lines in one SDP (an offer with more is refused); default 16. */
+  readonly maxStreams?: number;
+  /** Most unanswered offers per untrusted outside source; default 200. */
+  readonly maxOffersPerSource?: number;
   readonly clock: MediaClock;
   /** Socket backend; default `ffi` when available (see rtp/packet/open_backend.ts), else `deno`. */
   readonly backend?: BackendName;

@@ -69,6 +69,8 @@ export interface MediaSession {
   /** A 2xx to an INVITE was seen: silence timeouts apply instead of the offer timeout. */
   confirmed: boolean;
   readonly createdAt: number;
+  /** The outside source whose unanswered offers this session counts in, until answered. */
+  countedFor: string | undefined;
   /** What the streams closed so far relayed (open streams keep theirs on their legs). */
   readonly closedTraffic: { readonly external: Relayed; readonly internal: Relayed };
 }
@@ -81,7 +83,6 @@ export const CALL_STATE = {
 export type CallState = typeof CALL_STATE[keyof typeof CALL_STATE];
 
 export interface LegInfo {
-  /** The side this party is on (the JSON keeps its first name). */
   /** The side this party is on (the JSON keeps its first name). */
   readonly role: Side;
   readonly localPort: number;
@@ -128,6 +129,8 @@ export interface RelayStats {
   readonly packetsRelayed: number;
   readonly bytesRelayed: number;
   readonly drops: number;
+  /** Offers refused by a cap (too many m= lines, too many unanswered from one source). */
+  readonly offersRefused: number;
 }
 
 /** Read-only view of a session for `calls()`. */

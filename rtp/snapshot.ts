@@ -21,6 +21,7 @@ export interface StatsInput {
   /** Sessions grouped by Call-ID. */
   readonly calls: Iterable<readonly MediaSession[]>;
   readonly totals: Readonly<RelayTotals>;
+  readonly offersRefused: number;
 }
 
 /** Port, session, stream and packet counters over the whole relay. */
@@ -45,6 +46,7 @@ export function relayStats(input: StatsInput): RelayStats {
     packetsRelayed: input.totals.packets,
     bytesRelayed: input.totals.bytes,
     drops: input.totals.drops,
+    offersRefused: input.offersRefused,
   };
 }
 

@@ -63,6 +63,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
     timeout: config.media.timeout,
     holdTimeout: config.media.holdTimeout,
     offerTimeout: config.media.offerTimeout,
+    maxStreams: config.media.maxStreams,
+    maxOffersPerSource: config.media.maxOffersPerSource,
     // The relay's sweep runs after startup, so `core` exists by then.
     onTimeout: (callId) => core.mediaTimeout(callId),
     clock: wheel,

@@ -80,6 +80,11 @@ export const METRICS: readonly MetricRow[] = [
     (s) => s.media.bytesRelayed,
   ),
   counter("edgesbc_rtp_drops_total", "RTP/RTCP packets dropped", (s) => s.media.drops),
+  counter(
+    "edgesbc_rtp_offers_refused_total",
+    "SDP offers refused by a cap (media.max_streams, media.max_offers_per_source)",
+    (s) => s.media.offersRefused,
+  ),
 ];
 
 function counter(name: string, help: string, value: MetricRow["value"]): MetricRow {

@@ -78,7 +78,14 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       topologyHiding: false,
       serverHeader: undefined,
     },
-    media: { ports: [10000, 20000], timeout: 60, holdTimeout: 3600, offerTimeout: 180 },
+    media: {
+      ports: [10000, 20000],
+      timeout: 60,
+      holdTimeout: 3600,
+      offerTimeout: 180,
+      maxStreams: 16,
+      maxOffersPerSource: 200,
+    },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
     sip: { tcpIdleTimeout: 120 },
     routing: { script: undefined },
@@ -141,8 +148,8 @@ Deno.test("loadConfig() rejects an unknown dotted key with its line", () => {
   assertRefused(
     edit({ 15: "jitter.buffer = 40" }),
     CONFIG_ERROR_CODE.unknownKey,
-    "edge.toml:15: media.jitter: unknown key: allowed keys here are hold_timeout, offer_timeout, " +
-      "ports and timeout",
+    "edge.toml:15: media.jitter: unknown key: allowed keys here are hold_timeout, " +
+      "max_offers_per_source, max_streams, offer_timeout, ports and timeout",
   );
 });
 
@@ -417,8 +424,8 @@ Deno.test("loadConfig() finds lines in dotted keys, inline tables and past strin
   assertRefused(
     text,
     CONFIG_ERROR_CODE.unknownKey,
-    "edge.toml:13: media.bogus: unknown key: allowed keys here are hold_timeout, offer_timeout, " +
-      "ports and timeout",
+    "edge.toml:13: media.bogus: unknown key: allowed keys here are hold_timeout, " +
+      "max_offers_per_source, max_streams, offer_timeout, ports and timeout",
   );
   assertRefused(
     text.replace("'udp:127.0.2.1'", "'udp:127.0.2.1:0'"),

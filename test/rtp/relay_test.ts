@@ -168,9 +168,13 @@ function addr(a: Deno.NetAddr): string {
   return `${a.hostname}:${a.port}`;
 }
 
-function setup(ports: [number, number] = RANGE) {
+function setup(
+  ports: [number, number] = RANGE,
+  caps: { maxStreams?: number; maxOffersPerSource?: number } = {},
+) {
   const clock = new ManualClock();
   const relay = new MediaRelay({
+    ...caps,
     sides: {
       external: { media: EXT, advertise: undefined },
       internal: { media: INT, advertise: undefined },
@@ -339,6 +343,7 @@ Deno.test("MediaRelay frees the ports of a silent stream after the timeout", asy
       packetsRelayed: 0,
       bytesRelayed: 0,
       drops: 0,
+      offersRefused: 0,
     },
   );
   assert.equal(clock.pending, 0, "sweep stops with the last session");
@@ -740,5 +745,42 @@ Deno.test("MediaRelay calls onTimeout for a call gone silent, before its traffic
   } finally {
     relay.close();
     await Promise.all([phone.close(), pbx.close()]);
+  }
+});
+
+Deno.test("MediaRelay refuses an offer with more m= lines than max_streams, before binding a port", () => {
+  const { relay } = setup(RANGE, { maxStreams: 4 });
+  try {
+    const many = sdp(PHONE, Array.from({ length: 5 }, (_, i) => ["audio", 42300 + 2 * i]));
+    const outcome = relay.manage(ctx(request(dialog(), "INVITE", 1, many), "external"));
+    assert.deepEqual(outcome, { kind: "reject", status: 488, reason: "Too Many Media Streams" });
+    assert.equal(relay.stats().portsInUse, 0);
+    assert.equal(relay.stats().offersRefused, 1);
+    const four = sdp(PHONE, Array.from({ length: 4 }, (_, i) => ["audio", 42300 + 2 * i]));
+    assert.equal(relay.manage(ctx(request(dialog(), "INVITE", 1, four), "external")).kind, "body");
+  } finally {
+    relay.close();
+  }
+});
+
+Deno.test("MediaRelay caps unanswered offers per outside source; an answer frees the slot, trusted sources pass", () => {
+  const { relay } = setup(RANGE, { maxOffersPerSource: 2 });
+  try {
+    const offer = (d: Dialog, trusted = false) =>
+      relay.manage({
+        ...ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42400]])), "external"),
+        trustedSource: trusted,
+      });
+    const first = dialog();
+    assert.equal(offer(first).kind, "body");
+    assert.equal(offer(dialog()).kind, "body");
+    assert.deepEqual(offer(dialog()), { kind: "reject", status: 503, reason: "Too Many Offers" });
+    assert.equal(offer(dialog(), true).kind, "body", "a trusted source is exempt");
+    // The PBX answers the first call: its slot is free again.
+    relay.manage(ctx(response(first, 200, "INVITE", 1, sdp(PBX, [["audio", 42402]])), "internal"));
+    assert.equal(offer(dialog()).kind, "body");
+    assert.equal(relay.stats().offersRefused, 1);
+  } finally {
+    relay.close();
   }
 });

@@ -76,6 +76,7 @@ const SNAPSHOT: MetricsSnapshot = {
     packetsRelayed: 1000,
     bytesRelayed: 172000,
     drops: 9,
+    offersRefused: 10,
   },
   build: { version: "0.3.0", commit: "abc", deno: "2.9.6", v8: "15.0" },
 };
