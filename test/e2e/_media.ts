@@ -64,6 +64,7 @@ export interface MediaStats {
   packetsRelayed: number;
   bytesRelayed: number;
   drops: number;
+  offersRefused: number;
 }
 
 export async function mediaStats(ports: Ports): Promise<MediaStats> {

@@ -5,8 +5,8 @@
 // new port of its own address), and no media may go to the inside host.
 import assert from "node:assert/strict";
 import { ADDRESS, sleep, usingPorts, withSbc } from "./_harness.ts";
-import { mediaConfig, relayPorts, RtpEndpoint, sdpBody } from "./_media.ts";
-import { establishCall, hangUp, SipEndpoint } from "./_sip_peer.ts";
+import { mediaConfig, mediaStats, relayPorts, RtpEndpoint, sdpBody } from "./_media.ts";
+import { establishCall, hangUp, isResponse, sendInvite, SipEndpoint } from "./_sip_peer.ts";
 
 const STRANGER = "127.0.1.66";
 const VICTIM = "127.0.2.99";
@@ -104,6 +104,74 @@ Deno.test("an outside caller's SDP naming an inside host gets the PBX's audio se
       await hangUp(call.caller, call.callee);
     } finally {
       await Promise.all([pbxRtp.close(), victim.close()]);
+    }
+  });
+});
+
+Deno.test("a flood of unanswered and many-m= INVITEs from one source leaves a real call its ports", async () => {
+  const ports = usingPorts(62);
+  const configToml = mediaConfig(ports).replace(
+    "[pbx]",
+    "max_offers_per_source = 20\nmax_streams = 8\n\n[pbx]",
+  );
+  await withSbc({ ports, configToml }, async () => {
+    await using phone = new SipEndpoint(ADDRESS.phone, ports.phone);
+    await using pbx = new SipEndpoint(ADDRESS.pbx, ports.pbx);
+    await using flooder = new SipEndpoint(STRANGER, 0);
+    const phoneRtp = new RtpEndpoint(ADDRESS.phone, ports.phoneMedia);
+    const pbxRtp = new RtpEndpoint(ADDRESS.pbx, ports.pbxMedia);
+    try {
+      const sbc = { host: ADDRESS.external, port: ports.sbc };
+      const audio = (address: string, port: number, lines = 1) =>
+        sdpBody({
+          address,
+          media: Array.from(
+            { length: lines },
+            (_, i) => ({ type: "audio" as const, port: port + 2 * i }),
+          ),
+        });
+      // 300 INVITEs the PBX never answers (the relay's range holds 50 pairs per side), then one
+      // with 100 m= lines: bounded, from one outside address.
+      for (let i = 0; i < 300; i++) {
+        await sendInvite(flooder, sbc, audio(STRANGER, 50000));
+        if (i % 20 === 19) await sleep(5); // paced: the kernel's socket buffers, not the SBC, would drop
+      }
+      // From its own socket, so its answer is not lost among the flood's retransmitted 503s.
+      await using many = new SipEndpoint(STRANGER, 0);
+      await sendInvite(many, sbc, audio(STRANGER, 50000, 100));
+      const refusedMany = await many.expect(isResponse("INVITE", 1, 488), "488 for 100 m= lines");
+      assert.equal(refusedMany.msg.reason, "Too Many Media Streams");
+      await flooder.expect(isResponse("INVITE", 1, 503), "503 past the per-source cap");
+      // A real call from another source is set up at once and carries audio both ways.
+      const started = Date.now();
+      const call = await establishCall(
+        phone,
+        pbx,
+        sbc,
+        audio(ADDRESS.phone, ports.phoneMedia),
+        audio(ADDRESS.pbx, ports.pbxMedia),
+      );
+      assert.ok(Date.now() - started < 1_000, `set up in ${Date.now() - started} ms`);
+      const external = relayPorts(call.answerAtCaller)[0]!;
+      const internal = relayPorts(call.offerAtCallee)[0]!;
+      await phoneRtp.send({ hostname: ADDRESS.external, port: external }, {
+        ssrc: 0xa0,
+        count: 10,
+      });
+      await pbxRtp.waitFor(
+        (got) => got.some((p) => p.ssrc === 0xa0),
+        "the phone's audio at the PBX",
+      );
+      await pbxRtp.send({ hostname: ADDRESS.internal, port: internal }, { ssrc: 0xb0, count: 10 });
+      await phoneRtp.waitFor(
+        (got) => got.some((p) => p.ssrc === 0xb0),
+        "the PBX's audio at the phone",
+      );
+      const stats = await mediaStats(ports);
+      assert.ok(stats.offersRefused >= 280, JSON.stringify(stats));
+      await hangUp(call.caller, call.callee);
+    } finally {
+      await Promise.all([phoneRtp.close(), pbxRtp.close()]);
     }
   });
 });
