@@ -8,6 +8,7 @@ import { parseSdp } from "../../../rtp/sdp.ts";
 import type { SipMessage } from "../../../sbc/message/sip_message.ts";
 import { type CoreEnv, coreEnv } from "../../kit/core_env.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
+import { TIMER } from "../../../sbc/transaction/timers.ts";
 import { audioSdp, testRelay } from "../../kit/media_relay.ts";
 import { answer, PBX, PHONE, request } from "../../kit/phone_and_pbx.ts";
 
@@ -98,4 +99,17 @@ Deno.test("ProxyCore manages an answer with the flags of the side it comes from"
   );
   const [ok] = env.take();
   assert.equal(media(ok!.msg).origin, "127.0.1.1", "the PBX's 200: the internal side's o");
+});
+
+Deno.test("ProxyCore frees the call's media at once when the INVITE ends without a final answer", async () => {
+  using m = withMedia();
+  const { env, relay } = m;
+  await inviteToPbx(env);
+  assert.ok(relay.stats().portsInUse > 0);
+  // The PBX never answers: Timer B ends the INVITE (408), and its offer with it, long before
+  // media.offer_timeout would.
+  env.clock.advance(TIMER.B);
+  assert.ok(env.take().some((s) => s.msg.status === 408), "408 to the caller");
+  assert.equal(relay.stats().sessions, 0);
+  assert.equal(relay.stats().portsInUse, 0);
 });
