@@ -13,6 +13,7 @@ import { importKamailio } from "./config/kamailio/import_kamailio.ts";
 import { ConfigError, loadConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
 import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin/admin_client.ts";
+import { readAdminToken } from "./sbc/admin/admin_token.ts";
 import { buildInfo, versionText } from "./sbc/admin/build_info.ts";
 import { logSettings } from "./sbc/logging.ts";
 import { loadScript } from "./sbc/script/script.ts";
@@ -158,6 +159,7 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
         return usageError("use --admin or -c, not both", command);
       }
       let listen: { host: string; port: number } = DEFAULT_ADMIN;
+      let token: string | undefined;
       if (values.admin !== undefined) {
         const parsed = parseHostPort(values.admin);
         if (!parsed.ok) return usageError(`--admin "${values.admin}": ${parsed.error}`, command);
@@ -172,8 +174,16 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
           return EXIT.failure;
         }
         listen = config.admin.listen;
+        if (config.admin.tokenFile !== undefined) {
+          try {
+            token = await readAdminToken(config.admin.tokenFile);
+          } catch (err) {
+            console.error(`edgesbc ctl: ${(err as Error).message}`);
+            return EXIT.failure;
+          }
+        }
       }
-      const result = await adminRequest(listen, ctlCommand);
+      const result = await adminRequest(listen, ctlCommand, { ...(token && { token }) });
       if (!result.ok) {
         console.error(`edgesbc ctl: ${result.message}`);
         return EXIT.unreachable;

@@ -79,5 +79,11 @@ export interface Config {
   readonly pbx: { readonly address: SocketAddress };
   readonly sip: SipConfig;
   readonly routing: { readonly script: string | undefined };
-  readonly admin: { readonly listen: { readonly host: string; readonly port: number } | undefined };
+  readonly admin: {
+    readonly listen: { readonly host: string; readonly port: number } | undefined;
+    /** File with the bearer token; undefined: no token (loopback or internal only). */
+    readonly tokenFile: string | undefined;
+    /** `/metrics` needs no token. */
+    readonly metricsOpen: boolean;
+  };
 }

@@ -21,6 +21,8 @@ export function describeConfig(config: Config): string {
     `timeout = ${config.media.timeout}`,
     `hold_timeout = ${config.media.holdTimeout}`,
     `offer_timeout = ${config.media.offerTimeout}`,
+    `max_streams = ${config.media.maxStreams}`,
+    `max_offers_per_source = ${config.media.maxOffersPerSource}`,
     "",
     "[pbx]",
     `address = ${quote(formatSocketAddress(config.pbx.address))}`,
@@ -37,6 +39,10 @@ export function describeConfig(config: Config): string {
     config.admin.listen === undefined
       ? "# listen not set: no admin listener"
       : `listen = ${quote(formatHostPort(config.admin.listen))}`,
+    config.admin.tokenFile === undefined
+      ? "# token_file not set: no token (loopback or internal listen only)"
+      : `token_file = ${quote(config.admin.tokenFile)}`,
+    `metrics_open = ${config.admin.metricsOpen}`,
   ];
   return lines.join("\n") + "\n";
 }

@@ -23,7 +23,7 @@ import {
   type SchemaRow,
   type TomlValue,
 } from "./schema.ts";
-import { formatSocketAddress } from "./socket_address.ts";
+import { formatHostPort, formatSocketAddress } from "./socket_address.ts";
 import { indexTomlLines, lineOf, type TomlPath } from "./_toml_position.ts";
 
 /** Stable codes for every way a config can be refused; tests and callers match on these. */
@@ -172,14 +172,15 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     },
     pbx: { address: pbx },
     sip: { tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number },
-    routing: {
-      script: script === undefined || options.baseDir === undefined || isAbsolute(script)
-        ? script
-        : join(options.baseDir, script),
+    routing: { script: relativeTo(script, options.baseDir) },
+    admin: {
+      listen: get(["admin", "listen"]) as { host: string; port: number } | undefined,
+      tokenFile: relativeTo(get(["admin", "token_file"]) as string | undefined, options.baseDir),
+      metricsOpen: get(["admin", "metrics_open"]) as boolean,
     },
-    admin: { listen: get(["admin", "listen"]) as { host: string; port: number } | undefined },
   };
   checkSockets(interfaces, pbx, fail);
+  checkAdmin(config, fail);
   checkMedia(interfaces, fail);
   return config;
 }
@@ -292,6 +293,30 @@ function unknownKeyMessage(name: string, schema: SchemaTable): string {
   const close = allowed.find((candidate) => editDistance(candidate, name) <= 2);
   const hint = close === undefined ? "" : ` (did you mean "${close}"?)`;
   return `unknown key: allowed keys here are ${listWords(allowed)}${hint}`;
+}
+
+/** A relative path resolved against the config file's directory, when there is one. */
+function relativeTo(path: string | undefined, baseDir: string | undefined): string | undefined {
+  return path === undefined || baseDir === undefined || isAbsolute(path)
+    ? path
+    : join(baseDir, path);
+}
+
+// An admin API without a token answers anyone who reaches it: only where no outsider can.
+function checkAdmin(config: Config, fail: Fail): void {
+  const listen = config.admin.listen;
+  if (listen === undefined || config.admin.tokenFile !== undefined) return;
+  const host = listen.host.toLowerCase();
+  const external = config.external;
+  const outside = [...external.sip.map((s) => s.host), external.media, external.advertise ?? ""];
+  if (host === "0.0.0.0" || host === "::" || outside.includes(host)) {
+    fail(
+      CONFIG_ERROR_CODE.badValue,
+      ["admin", "listen"],
+      `"${formatHostPort(listen)}" is reachable from the external interface, and the admin API ` +
+        `has no token: set admin.token_file, or listen on loopback or the internal address`,
+    );
+  }
 }
 
 function pickRole(interfaces: readonly InterfaceConfig[], role: Side, fail: Fail): InterfaceConfig {

@@ -242,7 +242,26 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     required: false,
     example: `"127.0.0.1:8089"`,
     doc: "HTTP admin listener `ip:port` (`[ip6]:port` for IPv6): `/metrics`, `/api/calls`, " +
-      "`/api/stats`, `POST /api/reload`. Absent: no admin listener.",
+      "`/api/stats`, `POST /api/reload`. Absent: no admin listener. Without `token_file` it " +
+      "must be a loopback or internal address: `check` refuses a wildcard or an external one.",
+  },
+  {
+    key: "admin.token_file",
+    type: VALUE_TYPE.path,
+    required: false,
+    example: `"/etc/edgesbc/admin.token"`,
+    doc: "File holding the admin API's bearer token (its first line, 16 characters or more), " +
+      "relative to the config file's directory. Set: every request needs " +
+      "`Authorization: Bearer <token>` (`ctl -c FILE` sends it), except `/metrics` with " +
+      "`metrics_open`.",
+  },
+  {
+    key: "admin.metrics_open",
+    type: VALUE_TYPE.boolean,
+    required: false,
+    default: false,
+    example: "true",
+    doc: "Serve `/metrics` without the token (a Prometheus on a trusted network).",
   },
 ];
 

@@ -7,6 +7,7 @@ import type { Config } from "../config/config.ts";
 import { MediaRelay } from "../rtp/relay.ts";
 import { AdminServer, type AdminSource } from "./admin/admin_server.ts";
 import { renderMetrics } from "./admin/metrics.ts";
+import { readAdminToken } from "./admin/admin_token.ts";
 import { buildInfo } from "./admin/build_info.ts";
 import { TimerWheel } from "./transaction/clock.ts";
 import { ProxyCore } from "./proxy/proxy_core.ts";
@@ -129,7 +130,11 @@ export async function startSbc(config: Config): Promise<Sbc> {
   };
   let admin: AdminServer | undefined;
   try {
-    admin = config.admin.listen ? new AdminServer(config.admin.listen, source) : undefined;
+    const token = config.admin.tokenFile === undefined
+      ? undefined
+      : await readAdminToken(config.admin.tokenFile);
+    const access = { token, metricsOpen: config.admin.metricsOpen || token === undefined };
+    admin = config.admin.listen ? new AdminServer(config.admin.listen, source, access) : undefined;
   } catch (err) {
     relay.close();
     core.close();

@@ -21,6 +21,8 @@ export type AdminResult =
 export interface AdminRequestOptions {
   /** Milliseconds to wait for the answer; default 5000. */
   readonly timeoutMs?: number;
+  /** The admin API's bearer token (`admin.token_file`), when it has one. */
+  readonly token?: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function adminRequest(
     const response = await fetch(url, {
       method,
       signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+      ...(options.token !== undefined && { headers: { authorization: `Bearer ${options.token}` } }),
     });
     return { ok: true, status: response.status, body: await response.text() };
   } catch (error) {

@@ -2,6 +2,7 @@
  * The admin HTTP listener: GET /api/stats, GET /api/calls, GET /metrics (Prometheus text format)
  * and POST /api/reload. Read-only views of state owned elsewhere, plus the reload trigger.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { getLogger } from "@logtape/logtape";
 import { bindError } from "../transport/bind_error.ts";
 
@@ -18,11 +19,38 @@ export interface AdminSource {
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
+/** Who may ask: the bearer token every request needs, if any, and what is open without it. */
+export interface AdminAccess {
+  readonly token: string | undefined;
+  /** `/metrics` needs no token. */
+  readonly metricsOpen: boolean;
+}
+
+const OPEN: AdminAccess = { token: undefined, metricsOpen: true };
+
+/** `Authorization: Bearer <token>` matches, compared in constant time (hashes of equal length). */
+export function authorized(req: Request, token: string): boolean {
+  const given = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.get("authorization") ?? "")?.[1] ?? "";
+  const digest = (text: string) => createHash("sha256").update(text).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
 /** Answers one admin request; pure routing over the source, so tests can call it directly. */
-export async function handleAdmin(req: Request, source: AdminSource): Promise<Response> {
+export async function handleAdmin(
+  req: Request,
+  source: AdminSource,
+  access: AdminAccess = OPEN,
+): Promise<Response> {
   const path = new URL(req.url).pathname;
   const json = (body: unknown, status = 200) =>
     new Response(JSON.stringify(body, null, 2) + "\n", { status, headers: JSON_HEADERS });
+  const open = access.metricsOpen && req.method === "GET" && path === "/metrics";
+  if (access.token !== undefined && !open && !authorized(req, access.token)) {
+    return new Response(JSON.stringify({ error: "A bearer token is required" }) + "\n", {
+      status: 401,
+      headers: { ...JSON_HEADERS, "www-authenticate": 'Bearer realm="edgesbc"' },
+    });
+  }
   if (req.method === "GET" && path === "/api/stats") return json(source.stats());
   if (req.method === "GET" && path === "/api/calls") return json(source.calls());
   if (req.method === "GET" && path === "/metrics") {
@@ -42,7 +70,11 @@ export class AdminServer {
   #server: Deno.HttpServer;
 
   /** Throws (at startup only) naming the address when it cannot be bound. */
-  constructor(listen: { host: string; port: number }, source: AdminSource) {
+  constructor(
+    listen: { host: string; port: number },
+    source: AdminSource,
+    access: AdminAccess = OPEN,
+  ) {
     try {
       this.#server = Deno.serve({
         hostname: listen.host,
@@ -52,7 +84,7 @@ export class AdminServer {
           log.error("Admin request failed: {err}", { err: `${err}` });
           return new Response("internal error\n", { status: 500 });
         },
-      }, (req) => handleAdmin(req, source));
+      }, (req) => handleAdmin(req, source, access));
     } catch (err) {
       throw bindError({ proto: "tcp", ...listen }, err);
     }

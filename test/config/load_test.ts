@@ -89,7 +89,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
     sip: { tcpIdleTimeout: 120 },
     routing: { script: undefined },
-    admin: { listen: undefined },
+    admin: { listen: undefined, tokenFile: undefined, metricsOpen: false },
   });
 });
 
@@ -514,4 +514,30 @@ Deno.test("loadConfig() hides topology outside by default and refuses it inside"
       "the external interface; the internal interface cannot hide (set it on the external one, " +
       "or leave it out)",
   );
+});
+
+Deno.test("loadConfig() refuses an admin API without a token where outsiders reach it", () => {
+  for (const listen of ["0.0.0.0:8089", "[::]:8089", "127.0.1.1:8089"]) {
+    const error = loadError(
+      edit({ 17: `address = "udp:127.0.2.10:5060"\n\n[admin]\nlisten = "${listen}"` }),
+    );
+    assert.equal(error.code, CONFIG_ERROR_CODE.badValue, listen);
+    assert.match(error.message, /admin\.listen: .* has no token: set admin\.token_file/);
+  }
+  for (const listen of ["127.0.0.1:8089", "127.0.2.1:8089"]) {
+    const config = loadConfig(
+      edit({ 17: `address = "udp:127.0.2.10:5060"\n\n[admin]\nlisten = "${listen}"` }),
+      "edge.toml",
+    );
+    assert.equal(config.admin.tokenFile, undefined, listen);
+  }
+  const withToken = loadConfig(
+    edit({
+      17:
+        'address = "udp:127.0.2.10:5060"\n\n[admin]\nlisten = "0.0.0.0:8089"\ntoken_file = "admin.token"',
+    }),
+    "edge.toml",
+    { baseDir: "/etc/edgesbc" },
+  );
+  assert.equal(withToken.admin.tokenFile, "/etc/edgesbc/admin.token");
 });
