@@ -68,6 +68,12 @@ export interface MediaConfig {
 export interface SipConfig {
   /** Seconds before an idle TCP connection is closed. */
   readonly tcpIdleTimeout: number;
+  /** Messages per second per untrusted outside address before a ban. */
+  readonly rateLimit: number;
+  /** Seconds a ban lasts. */
+  readonly banTime: number;
+  /** Server transactions alive at most. */
+  readonly maxTransactions: number;
 }
 
 export interface Config {

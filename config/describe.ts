@@ -29,6 +29,9 @@ export function describeConfig(config: Config): string {
     "",
     "[sip]",
     `tcp_idle_timeout = ${config.sip.tcpIdleTimeout}`,
+    `rate_limit = ${config.sip.rateLimit}`,
+    `ban_time = ${config.sip.banTime}`,
+    `max_transactions = ${config.sip.maxTransactions}`,
     "",
     "[routing]",
     config.routing.script === undefined

@@ -171,7 +171,12 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       maxOffersPerSource: get(["media", "max_offers_per_source"]) as number,
     },
     pbx: { address: pbx },
-    sip: { tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number },
+    sip: {
+      tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number,
+      rateLimit: get(["sip", "rate_limit"]) as number,
+      banTime: get(["sip", "ban_time"]) as number,
+      maxTransactions: get(["sip", "max_transactions"]) as number,
+    },
     routing: { script: relativeTo(script, options.baseDir) },
     admin: {
       listen: get(["admin", "listen"]) as { host: string; port: number } | undefined,

@@ -229,6 +229,36 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     doc: "Seconds before an idle TCP connection is closed (Kamailio `tcp_connection_lifetime`).",
   },
   {
+    key: "sip.rate_limit",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 2000,
+    min: 1,
+    max: 1000000,
+    doc: "SIP messages per second one outside address may send (Kamailio's `pike`); past it the " +
+      "address is dropped unparsed for `ban_time` seconds, logged once per ban. A carrier trunk " +
+      "at 200 calls per second sends about 1,000; sources in the external `trusted` networks " +
+      "are exempt.",
+  },
+  {
+    key: "sip.ban_time",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 60,
+    min: 1,
+    max: 86400,
+    doc: "Seconds an outside address past `rate_limit` is dropped.",
+  },
+  {
+    key: "sip.max_transactions",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 100000,
+    min: 100,
+    max: 10000000,
+    doc: "Server transactions alive at most; a new request past it is answered `503` at once.",
+  },
+  {
     key: "routing.script",
     type: VALUE_TYPE.path,
     required: false,

@@ -64,6 +64,21 @@ export const METRICS: readonly MetricRow[] = [
     "In-dialog requests from outside refused: no dialog the SBC set up matches them",
     (s) => s.sip.noDialog,
   ),
+  counter(
+    "edgesbc_sip_rate_limited_total",
+    "SIP messages dropped from an address banned past sip.rate_limit",
+    (s) => s.sip.rateLimited,
+  ),
+  counter(
+    "edgesbc_sip_bans_total",
+    "Outside addresses banned past sip.rate_limit",
+    (s) => s.sip.bans,
+  ),
+  counter(
+    "edgesbc_sip_overload_total",
+    "New requests answered 503 with sip.max_transactions alive",
+    (s) => s.sip.overloaded,
+  ),
   gauge("edgesbc_sip_transactions", "Server transactions alive", (s) => s.serverTransactions),
   gauge("edgesbc_sip_tcp_connections", "Open TCP connections", (s) => s.tcpConnections),
   gauge("edgesbc_rtp_sessions", "Media sessions", (s) => s.media.sessions),

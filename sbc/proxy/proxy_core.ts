@@ -58,6 +58,7 @@ import {
   type TopologyHiding,
   topologyHiding,
 } from "./topology_hiding.ts";
+import { SourceLimiter } from "./source_limiter.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 import { proxyRequireRefusal } from "./proxy_require.ts";
 import { uriHeadersEdit } from "./uri_headers.ts";
@@ -83,6 +84,9 @@ export class ProxyCore implements ProxyActions {
   #send: Send;
   /** Log lines an outsider can cause, within a budget. */
   #refusals = new LogLimiter();
+  /** Messages per second per untrusted outside address (Kamailio's pike). */
+  readonly #rates: SourceLimiter;
+  readonly #clock: Clock;
   #servers: ServerTransactions;
   #clients: ClientTransactions;
   /** The client transaction a server transaction was relayed to (the way back: #responses). */
@@ -100,6 +104,11 @@ export class ProxyCore implements ProxyActions {
   constructor(options: CoreOptions) {
     this.config = options.config;
     this.sides = localSides(options.config);
+    this.#clock = options.clock;
+    this.#rates = new SourceLimiter({
+      perSecond: options.config.sip.rateLimit,
+      banMs: options.config.sip.banTime * 1000,
+    });
     this.networks = sideNetworks(options.config);
     // Every message leaves through this one door, so no header can send one across the boundary.
     const send = this.#send = this.#guard(options.send);
@@ -181,11 +190,27 @@ export class ProxyCore implements ProxyActions {
       this.counters.denied++;
       return;
     }
+    if (inbound.side === "external" && !inNetworks(host, this.config.external.trusted)) {
+      const admission = this.#rates.admit(host, this.#clock.now());
+      if (admission !== "ok") return this.#rateLimited(host, admission === "new-ban");
+    }
     const parsed = parseMessage(inbound.data);
     if (!parsed.ok) return this.#onMalformed(parsed.error, inbound);
     const msg = parsed.value;
     if (msg.kind === "response") this.#onResponse(msg, inbound);
     else void this.#onRequest(msg, inbound);
+  }
+
+  /** A message from a banned address: dropped unparsed; the ban itself is logged once. */
+  #rateLimited(host: string, newBan: boolean): void {
+    this.counters.rateLimited++;
+    if (!newBan) return;
+    this.counters.bans++;
+    log.warn("Banning {host} for {seconds} s: more than {limit} SIP messages a second", {
+      host,
+      seconds: this.config.sip.banTime,
+      limit: this.config.sip.rateLimit,
+    });
   }
 
   #sendStateless(req: SipMessage, inbound: Inbound, status: number, reason: string): void {
@@ -226,6 +251,11 @@ export class ProxyCore implements ProxyActions {
         break;
     }
     const tx = match.tx;
+    // Past the cap, a new request is answered at once: it keeps no transaction for long.
+    if (this.#servers.size > this.config.sip.maxTransactions) {
+      this.counters.overloaded++;
+      return this.reply(this.#context(msg, inbound, tx), 503, "Server Overloaded");
+    }
     if (msg.method === "INVITE") {
       // RFC 3261 §16.2: a stateful proxy answers 100 at once so the caller stops retransmitting.
       this.#servers.respond(tx, 100, toBytes(buildResponse(msg, 100, reasonPhrase(100))));

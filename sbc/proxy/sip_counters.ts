@@ -25,6 +25,12 @@ export interface SipCounters {
   boundary: number;
   /** In-dialog requests from outside that belong to no dialog the SBC set up. */
   noDialog: number;
+  /** Messages dropped unparsed from an address banned for going past `sip.rate_limit`. */
+  rateLimited: number;
+  /** Bans made. */
+  bans: number;
+  /** New requests answered 503 because `sip.max_transactions` were alive. */
+  overloaded: number;
 }
 
 /** All counters at zero. */
@@ -39,5 +45,8 @@ export function newSipCounters(): SipCounters {
     denied: 0,
     boundary: 0,
     noDialog: 0,
+    rateLimited: 0,
+    bans: 0,
+    overloaded: 0,
   };
 }

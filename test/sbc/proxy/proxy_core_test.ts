@@ -894,3 +894,57 @@ Deno.test("ProxyCore drops, unanswered, a message on the external side from an a
   assert.equal(env.core.counters.denied, 1);
   env.finish();
 });
+
+Deno.test("ProxyCore bans an outside address past sip.rate_limit, drops it unparsed, and spares trusted ones", async () => {
+  const base = defaultConfig();
+  const trusted = parseCidr("198.51.100.0/24");
+  assert.ok(trusted.ok);
+  const config = {
+    ...base,
+    sip: { ...base.sip, rateLimit: 5, banTime: 60 },
+    external: { ...base.external, trusted: [trusted.value] },
+  };
+  const env = coreEnv({ config });
+  const options = (i: number) =>
+    request("OPTIONS", { branch: `z9hG4bKrate${i}`, callId: `rate${i}` });
+  for (let i = 0; i < 20; i++) await env.receive("external", PHONE, options(i));
+  // Five relayed to the PBX, then nothing: the address is banned.
+  assert.equal(env.take().filter((s) => s.target.side === "internal").length, 5);
+  assert.equal(env.core.counters.bans, 1);
+  assert.equal(env.core.counters.rateLimited, 15);
+  // Still banned a second later; a trusted carrier at the same rate passes.
+  env.clock.advance(1000);
+  await env.receive("external", PHONE, options(99));
+  assert.deepEqual(env.take().filter((s) => s.msg.callId === "rate99"), []);
+  const carrier = { host: "198.51.100.7", port: 5060 };
+  for (let i = 0; i < 20; i++) await env.receive("external", carrier, options(100 + i));
+  const fromCarrier = env.take().filter((s) => s.target.side === "internal" && s.msg.method);
+  assert.equal(new Set(fromCarrier.map((s) => s.msg.callId)).size, 20);
+  // The ban ends.
+  env.clock.advance(60_000);
+  await env.receive("external", PHONE, options(200));
+  assert.equal(env.take().filter((s) => s.msg.callId === "rate200").length, 1);
+  env.finish();
+});
+
+Deno.test("ProxyCore answers 503 at once to a new request past sip.max_transactions", async () => {
+  const base = defaultConfig();
+  const env = coreEnv({ config: { ...base, sip: { ...base.sip, maxTransactions: 100 } } });
+  // A hundred INVITEs the PBX does not answer yet: a hundred transactions alive.
+  for (let i = 0; i < 100; i++) {
+    await env.receive(
+      "external",
+      PHONE,
+      request("INVITE", { branch: `z9hG4bKmax${i}`, callId: `max${i}` }),
+    );
+  }
+  env.take();
+  await env.receive(
+    "external",
+    PHONE,
+    request("INVITE", { branch: "z9hG4bKmaxX", callId: "maxX" }),
+  );
+  assert.deepEqual(env.take().map((s) => [s.target.side, s.msg.status]), [["external", 503]]);
+  assert.equal(env.core.counters.overloaded, 1);
+  env.finish();
+});
