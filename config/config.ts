@@ -68,6 +68,11 @@ export interface MediaConfig {
 export interface SipConfig {
   /** Seconds before an idle TCP connection is closed. */
   readonly tcpIdleTimeout: number;
+  /** Seconds a begun TCP message may take to arrive whole. */
+  readonly tcpMessageTimeout: number;
+  /** TCP connections at most, and inbound per address. */
+  readonly maxTcpConnections: number;
+  readonly maxTcpPerSource: number;
   /** Messages per second per untrusted outside address before a ban. */
   readonly rateLimit: number;
   /** Seconds a ban lasts. */

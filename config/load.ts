@@ -173,6 +173,9 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     pbx: { address: pbx },
     sip: {
       tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number,
+      tcpMessageTimeout: get(["sip", "tcp_message_timeout"]) as number,
+      maxTcpConnections: get(["sip", "max_tcp_connections"]) as number,
+      maxTcpPerSource: get(["sip", "max_tcp_per_source"]) as number,
       rateLimit: get(["sip", "rate_limit"]) as number,
       banTime: get(["sip", "ban_time"]) as number,
       maxTransactions: get(["sip", "max_transactions"]) as number,

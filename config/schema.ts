@@ -229,6 +229,35 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     doc: "Seconds before an idle TCP connection is closed (Kamailio `tcp_connection_lifetime`).",
   },
   {
+    key: "sip.tcp_message_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 10,
+    min: 1,
+    max: 3600,
+    doc: "Seconds a SIP message begun on a TCP connection may take to arrive whole; past it the " +
+      "connection is closed (a sender trickling a header a byte at a time).",
+  },
+  {
+    key: "sip.max_tcp_connections",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 4096,
+    min: 1,
+    max: 1000000,
+    doc: "TCP connections at most; a new inbound one past it is closed at once.",
+  },
+  {
+    key: "sip.max_tcp_per_source",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 32,
+    min: 1,
+    max: 1000000,
+    doc: "Inbound TCP connections one address may hold; the inside's networks and the external " +
+      "`trusted` ones are exempt.",
+  },
+  {
     key: "sip.rate_limit",
     type: VALUE_TYPE.integer,
     required: false,

@@ -12,6 +12,7 @@ import { buildInfo } from "./admin/build_info.ts";
 import { TimerWheel } from "./transaction/clock.ts";
 import { ProxyCore } from "./proxy/proxy_core.ts";
 import { sideNetworks } from "./proxy/side_networks.ts";
+import { inNetworks } from "../config/cidr.ts";
 import { type LogSettings, setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./proxy/pipeline.ts";
 import { loadScript } from "./script/script.ts";
@@ -50,13 +51,14 @@ async function applyScript(
 export async function startSbc(config: Config): Promise<Sbc> {
   // One time source for the process: SIP timers and the media sweep.
   const wheel = new TimerWheel();
+  const networks = sideNetworks(config);
   const relay = new MediaRelay({
     sides: {
       // Outside media never goes to or comes from an inside address (an SDP naming one).
       external: {
         media: config.external.media,
         advertise: config.external.advertise,
-        refuse: sideNetworks(config).internal,
+        refuse: networks.internal,
       },
       internal: { media: config.internal.media, advertise: config.internal.advertise },
     },
@@ -77,6 +79,12 @@ export async function startSbc(config: Config): Promise<Sbc> {
       ...config.internal.sip.map((address) => ({ side: "internal" as const, address })),
     ],
     tcpIdleTimeout: config.sip.tcpIdleTimeout * 1000,
+    tcpMessageTimeout: config.sip.tcpMessageTimeout * 1000,
+    maxTcpConnections: config.sip.maxTcpConnections,
+    maxTcpPerSource: config.sip.maxTcpPerSource,
+    // The PBX's side and a carrier's trusted proxies may hold as many connections as they need.
+    exempt: (host) =>
+      inNetworks(host, networks.internal) || inNetworks(host, config.external.trusted),
   });
   const core = new ProxyCore({
     config,
@@ -123,6 +131,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
         sip: core.counters,
         serverTransactions: core.transactions.server,
         tcpConnections: t.stats().tcpConnections,
+        tcpRefused: t.stats().tcpRefused,
         media: relay.stats(),
         build: buildInfo(),
       }),

@@ -14,6 +14,8 @@ export interface MetricsSnapshot {
   readonly sip: SipCounters;
   readonly serverTransactions: number;
   readonly tcpConnections: number;
+  /** Inbound TCP connections closed at once by a cap. */
+  readonly tcpRefused: number;
   readonly media: RelayStats;
   readonly build: BuildInfo;
 }
@@ -81,6 +83,11 @@ export const METRICS: readonly MetricRow[] = [
   ),
   gauge("edgesbc_sip_transactions", "Server transactions alive", (s) => s.serverTransactions),
   gauge("edgesbc_sip_tcp_connections", "Open TCP connections", (s) => s.tcpConnections),
+  counter(
+    "edgesbc_sip_tcp_refused_total",
+    "Inbound TCP connections closed at once (sip.max_tcp_connections, sip.max_tcp_per_source)",
+    (s) => s.tcpRefused,
+  ),
   gauge("edgesbc_rtp_sessions", "Media sessions", (s) => s.media.sessions),
   gauge("edgesbc_rtp_ports_in_use", "RTP/RTCP ports in use", (s) => s.media.portsInUse),
   gauge("edgesbc_rtp_ports_free", "RTP/RTCP ports free", (s) => s.media.portsFree),

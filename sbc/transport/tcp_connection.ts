@@ -23,6 +23,8 @@ export class TcpConnection {
   #closed = false;
   #onClose: (c: TcpConnection) => void;
   lastActivity = performance.now();
+  /** Since when (performance.now()) part of a message has waited for its rest; undefined: none. */
+  partialSince: number | undefined;
 
   constructor(
     conn: Deno.TcpConn,
@@ -66,7 +68,12 @@ export class TcpConnection {
         const n = await this.#conn.read(buf);
         if (n === null) break;
         this.lastActivity = performance.now();
-        for (const item of framer.push(buf.subarray(0, n))) {
+        const items = framer.push(buf.subarray(0, n));
+        // A message trickling in a byte at a time keeps the connection busy, not alive: the
+        // deadline runs from its first byte (transport.ts sweeps).
+        if (framer.pending === 0) this.partialSince = undefined;
+        else this.partialSince ??= this.lastActivity;
+        for (const item of items) {
           if (item.ok) deliver(item.message);
           else {
             log.warn("Closing TCP connection from {peer}: {error}", {

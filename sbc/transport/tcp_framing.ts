@@ -50,6 +50,11 @@ function contentLength(block: Uint8Array): number {
 
 /** Accumulates stream chunks and yields whole messages, skipping CRLF keep-alives (RFC 5626 §3.5.1). */
 export class StreamFramer {
+  /** Bytes of a message begun but not complete (a deadline applies to them). */
+  get pending(): number {
+    return this.#end - this.#start;
+  }
+
   #buf = new Uint8Array(4096);
   #start = 0;
   #end = 0;

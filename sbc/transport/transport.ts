@@ -39,7 +39,17 @@ export interface TransportOptions {
   readonly sockets: readonly { readonly side: Side; readonly address: SocketAddress }[];
   /** Milliseconds before an idle TCP connection is closed. */
   readonly tcpIdleTimeout: number;
+  /** Milliseconds a begun message may take to arrive whole; default 10,000. */
+  readonly tcpMessageTimeout?: number;
+  /** TCP connections at most, in all and per remote address (inbound); defaults 4096 and 32. */
+  readonly maxTcpConnections?: number;
+  readonly maxTcpPerSource?: number;
+  /** Remote addresses exempt from the per-address cap (a carrier's `trusted`). */
+  readonly exempt?: (host: string) => boolean;
 }
+
+/** How long an accept loop waits after an error (out of descriptors): it doubles to a second. */
+const ACCEPT_BACKOFF_MS = [10, 20, 50, 100, 200, 500, 1000];
 
 /** Owns every SIP socket of the process. */
 export class Transport {
@@ -53,6 +63,8 @@ export class Transport {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #onMessage: (inbound: Inbound) => void = () => {};
+  /** Inbound TCP connections closed at once: a cap was reached. */
+  #refusedTcp = 0;
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -88,10 +100,20 @@ export class Transport {
       }
     }
     const idle = this.#options.tcpIdleTimeout;
+    const deadline = this.#options.tcpMessageTimeout ?? 10_000;
     this.#sweep = setInterval(() => {
-      const cutoff = performance.now() - idle;
-      for (const c of this.#connections.values()) if (c.lastActivity < cutoff) c.close();
-    }, Math.min(idle, 5000));
+      const now = performance.now();
+      for (const c of [...this.#connections.values()]) {
+        if (c.lastActivity < now - idle) c.close();
+        else if (c.partialSince !== undefined && c.partialSince < now - deadline) {
+          log.warn("Closing TCP connection from {peer}: no whole message within {ms} ms", {
+            peer: peerKey(c.remote),
+            ms: deadline,
+          });
+          c.close();
+        }
+      }
+    }, Math.min(idle, deadline, 1000));
   }
 
   /** Whether this interface can send over this transport. */
@@ -164,20 +186,52 @@ export class Transport {
     return conn;
   }
 
+  /**
+   * Accepts until closed. An accept error (out of descriptors: EMFILE) never ends the loop: it
+   * waits, longer each time up to a second, and accepts again once descriptors are free.
+   */
   async #acceptLoop(listener: Deno.Listener, side: Side, local: SocketAddress): Promise<void> {
-    try {
-      for await (const raw of listener) {
-        if (this.#closed) {
-          raw.close();
-          break;
+    let failures = 0;
+    while (!this.#closed) {
+      let raw: Deno.Conn;
+      try {
+        raw = await listener.accept();
+      } catch (err) {
+        if (this.#closed || err instanceof Deno.errors.BadResource) return;
+        if (failures === 0) {
+          log.error("TCP listener {addr} cannot accept: {err}; retrying", {
+            addr: local.host,
+            err: `${err}`,
+          });
         }
-        this.#adopt(raw as Deno.TcpConn, side, local);
+        await new Promise((resolve) =>
+          setTimeout(resolve, ACCEPT_BACKOFF_MS[Math.min(failures++, ACCEPT_BACKOFF_MS.length - 1)])
+        );
+        continue;
       }
-    } catch (err) {
-      if (!this.#closed) {
-        log.error("TCP listener {addr} failed: {err}", { addr: local.host, err: `${err}` });
+      failures = 0;
+      if (this.#closed) {
+        raw.close();
+        return;
       }
+      if (!this.#admitTcp(raw.remoteAddr as Deno.NetAddr)) {
+        raw.close();
+        continue;
+      }
+      this.#adopt(raw as Deno.TcpConn, side, local);
     }
+  }
+
+  /** Room for one more inbound connection from `remote`: in all, and from its address. */
+  #admitTcp(remote: Deno.NetAddr): boolean {
+    const total = this.#options.maxTcpConnections ?? 4096;
+    const perSource = this.#options.maxTcpPerSource ?? 32;
+    let fromSource = 0;
+    for (const c of this.#connections.values()) if (c.remote.host === remote.hostname) fromSource++;
+    const exempt = this.#options.exempt?.(remote.hostname) ?? false;
+    if (this.#connections.size < total && (exempt || fromSource < perSource)) return true;
+    this.#refusedTcp++;
+    return false;
   }
 
   async #udpLoop(socket: Deno.DatagramConn, side: Side, local: SocketAddress): Promise<void> {
@@ -220,8 +274,8 @@ export class Transport {
   }
 
   /** Counts for the admin API. */
-  stats(): { tcpConnections: number } {
-    return { tcpConnections: this.#connections.size };
+  stats(): { tcpConnections: number; tcpRefused: number } {
+    return { tcpConnections: this.#connections.size, tcpRefused: this.#refusedTcp };
   }
 
   /** Closes every socket and connection and waits for the loops to end. */

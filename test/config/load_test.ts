@@ -87,7 +87,15 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       maxOffersPerSource: 200,
     },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
-    sip: { tcpIdleTimeout: 120, rateLimit: 2000, banTime: 60, maxTransactions: 100000 },
+    sip: {
+      tcpIdleTimeout: 120,
+      tcpMessageTimeout: 10,
+      maxTcpConnections: 4096,
+      maxTcpPerSource: 32,
+      rateLimit: 2000,
+      banTime: 60,
+      maxTransactions: 100000,
+    },
     routing: { script: undefined },
     admin: { listen: undefined, tokenFile: undefined, metricsOpen: false },
   });

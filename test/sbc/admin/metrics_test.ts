@@ -71,6 +71,7 @@ const SNAPSHOT: MetricsSnapshot = {
   },
   serverTransactions: 7,
   tcpConnections: 8,
+  tcpRefused: 19,
   media: {
     portsInUse: 20,
     portsFree: 180,

@@ -1,0 +1,97 @@
+// Slow and many TCP connections from outside (issue "No outsider can take ... the SBC's
+// resources"): a header block trickled in a byte at a time is cut off at the message deadline,
+// connections past the per-address cap are closed at once, and the SBC keeps answering on TCP
+// and UDP throughout, and on TCP once the attack ends. Bounded: 41 connections, a few dozen bytes
+// each.
+import assert from "node:assert/strict";
+import {
+  ADDRESS,
+  optionsRequest,
+  sbcConfig,
+  sleep,
+  usingPorts,
+  waitForOptionsReply,
+  withSbc,
+} from "./_harness.ts";
+
+/** Resolves when the peer closes `conn` (a read returns EOF or fails), or after `ms` with false. */
+async function closedWithin(conn: Deno.TcpConn, ms: number): Promise<boolean> {
+  const buf = new Uint8Array(1024);
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const read = await Promise.race([
+      conn.read(buf).catch(() => null),
+      sleep(deadline - Date.now()).then(() => "timeout" as const),
+    ]);
+    if (read === "timeout") return false;
+    if (read === null) return true;
+  }
+  return false;
+}
+
+/** An OPTIONS over a fresh TCP connection; true when answered 200. */
+async function optionsOverTcp(port: number): Promise<boolean> {
+  const conn = await Deno.connect({ hostname: ADDRESS.external, port, transport: "tcp" });
+  try {
+    const local = conn.localAddr as Deno.NetAddr;
+    await conn.write(new TextEncoder().encode(
+      optionsRequest(ADDRESS.external, port, { host: local.hostname, port: local.port })
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP"),
+    ));
+    const buf = new Uint8Array(4096);
+    const n = await Promise.race([conn.read(buf), sleep(2000).then(() => null)]);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("SIP/2.0 200");
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a trickled TCP header is cut off at the deadline, and an address's 33rd connection is closed at once", async () => {
+  const ports = usingPorts(65);
+  const configToml = sbcConfig(ports) +
+    "\n[sip]\ntcp_message_timeout = 2\nmax_tcp_per_source = 32\n";
+  await withSbc({ ports, configToml }, async (sbc) => {
+    // Slowloris: one header byte every 500 ms, never finishing the message.
+    const slow = await Deno.connect({
+      hostname: ADDRESS.external,
+      port: ports.sbc,
+      transport: "tcp",
+    });
+    const started = Date.now();
+    const trickle = (async () => {
+      for (const byte of new TextEncoder().encode("OPTIONS sip:x@y SIP/2.0\r\nVia: SIP/2.0/TCP")) {
+        try {
+          await slow.write(Uint8Array.of(byte));
+        } catch {
+          return; // closed by the SBC
+        }
+        await sleep(500);
+      }
+    })();
+    assert.ok(await closedWithin(slow, 6_000), "the trickling connection was never closed");
+    const after = Date.now() - started;
+    assert.ok(after >= 1_500, `closed after ${after} ms, before the deadline`);
+    await trickle;
+    slow.close();
+    assert.match(await sbc.logs(), /no whole message within 2000 ms/);
+
+    // 40 connections from one address: 32 stay open, the rest are closed at once.
+    const conns: Deno.TcpConn[] = [];
+    try {
+      for (let i = 0; i < 40; i++) {
+        conns.push(
+          await Deno.connect({ hostname: ADDRESS.external, port: ports.sbc, transport: "tcp" }),
+        );
+      }
+      const closed = await Promise.all(conns.map((c) => closedWithin(c, 1_000)));
+      assert.equal(closed.filter(Boolean).length, 8, JSON.stringify(closed));
+      // Meanwhile the SBC answers on UDP.
+      await waitForOptionsReply(ADDRESS.external, ports.sbc, { timeoutMs: 3_000 });
+    } finally {
+      for (const c of conns) c.close();
+    }
+    // Once they are gone, the same address is served over TCP again.
+    await sleep(200);
+    assert.ok(await optionsOverTcp(ports.sbc), "OPTIONS over TCP after the attack");
+  });
+});
