@@ -13,6 +13,7 @@ import { TimerWheel } from "./transaction/clock.ts";
 import { ProxyCore } from "./proxy/proxy_core.ts";
 import { sideNetworks } from "./proxy/side_networks.ts";
 import { inNetworks } from "../config/cidr.ts";
+import { fittingPorts, raiseFileLimit } from "../rtp/packet/file_limit.ts";
 import { type LogSettings, setupLogging } from "./logging.ts";
 import { bridgePipeline } from "./proxy/pipeline.ts";
 import { loadScript } from "./script/script.ts";
@@ -45,6 +46,26 @@ async function applyScript(
 }
 
 /**
+ * The media port range the open-file limit can hold (raised to its hard limit first), keeping
+ * descriptors for SIP and TCP: running out of them would cost listeners, not just calls.
+ */
+function mediaPorts(config: Config): readonly [number, number] {
+  const limit = raiseFileLimit();
+  if (limit === undefined) return config.media.ports;
+  const reserve = config.sip.maxTcpConnections + 256;
+  const ports = fittingPorts(config.media.ports, { limit: limit.soft, reserve, addresses: 2 });
+  if (ports !== config.media.ports) {
+    const [min, max] = config.media.ports;
+    log.warn(
+      "media.ports {min}-{max} needs {needed} descriptors beyond {reserve} for SIP, and the " +
+        "open-file limit is {limit}: relaying on {min}-{cut} (raise LimitNOFILE to use it all)",
+      { min, max, needed: 2 * (max - min + 1), reserve, limit: limit.soft, cut: ports[1] },
+    );
+  }
+  return ports;
+}
+
+/**
  * Binds every socket and starts serving; throws when a socket cannot be bound or the configured
  * routing script does not load (startup only).
  */
@@ -52,6 +73,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
   // One time source for the process: SIP timers and the media sweep.
   const wheel = new TimerWheel();
   const networks = sideNetworks(config);
+  const ports = mediaPorts(config);
   const relay = new MediaRelay({
     sides: {
       // Outside media never goes to or comes from an inside address (an SDP naming one).
@@ -62,7 +84,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
       },
       internal: { media: config.internal.media, advertise: config.internal.advertise },
     },
-    ports: config.media.ports,
+    ports,
     timeout: config.media.timeout,
     holdTimeout: config.media.holdTimeout,
     offerTimeout: config.media.offerTimeout,
