@@ -63,6 +63,8 @@ export interface MediaConfig {
   readonly maxStreams: number;
   /** Most unanswered offers per untrusted outside source. */
   readonly maxOffersPerSource: number;
+  /** Most media sessions per untrusted outside source. */
+  readonly maxSessionsPerSource: number;
 }
 
 export interface SipConfig {

@@ -23,6 +23,7 @@ export function describeConfig(config: Config): string {
     `offer_timeout = ${config.media.offerTimeout}`,
     `max_streams = ${config.media.maxStreams}`,
     `max_offers_per_source = ${config.media.maxOffersPerSource}`,
+    `max_sessions_per_source = ${config.media.maxSessionsPerSource}`,
     "",
     "[pbx]",
     `address = ${quote(formatSocketAddress(config.pbx.address))}`,

@@ -169,6 +169,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       offerTimeout: get(["media", "offer_timeout"]) as number,
       maxStreams: get(["media", "max_streams"]) as number,
       maxOffersPerSource: get(["media", "max_offers_per_source"]) as number,
+      maxSessionsPerSource: get(["media", "max_sessions_per_source"]) as number,
     },
     pbx: { address: pbx },
     sip: {

@@ -211,6 +211,16 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "networks (a carrier's trunk) are exempt.",
   },
   {
+    key: "media.max_sessions_per_source",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 1000,
+    min: 1,
+    max: 1000000,
+    doc: "Most media sessions (calls with relay ports, answered or not) one outside address may " +
+      "hold at once; the next offer is answered `503`. Trusted sources are exempt.",
+  },
+  {
     key: "pbx.address",
     type: VALUE_TYPE.socketAddress,
     required: true,

@@ -85,6 +85,7 @@ export function newSession(msg: MediaMessage, options: NewSessionOptions): Media
     confirmed: false,
     createdAt: options.now,
     countedFor: undefined,
+    heldFor: undefined,
     closedTraffic: { external: { packets: 0, bytes: 0 }, internal: { packets: 0, bytes: 0 } },
   };
   if (msg.toTag !== undefined && msg.kind !== "request") session.toTags.add(msg.toTag);

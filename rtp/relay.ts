@@ -96,6 +96,9 @@ export class MediaRelay {
   readonly #maxOffersPerSource: number;
   /** Unanswered offers per untrusted outside source (sessions not yet confirmed). */
   readonly #offersBySource = new Map<string, number>();
+  readonly #maxSessionsPerSource: number;
+  /** Media sessions per untrusted outside source, answered or not. */
+  readonly #sessionsBySource = new Map<string, number>();
   #offersRefused = 0;
   readonly #onTimeout: ((callId: string) => void) | undefined;
   #sweepTimer: number | undefined;
@@ -105,6 +108,7 @@ export class MediaRelay {
     this.#sides = options.sides;
     this.#maxStreams = options.maxStreams ?? 16;
     this.#maxOffersPerSource = options.maxOffersPerSource ?? 200;
+    this.#maxSessionsPerSource = options.maxSessionsPerSource ?? 1000;
     this.#sockets = new LegSockets(options);
     this.#timeouts = {
       silenceMs: options.timeout * 1000,
@@ -240,6 +244,14 @@ export class MediaRelay {
       this.#pass(msg);
       return { kind: "reject", status: 503, reason: "Too Many Offers" };
     }
+    if (
+      counted !== undefined &&
+      (this.#sessionsBySource.get(counted) ?? 0) >= this.#maxSessionsPerSource
+    ) {
+      this.#offersRefused++;
+      this.#pass(msg);
+      return { kind: "reject", status: 503, reason: "Too Many Sessions" };
+    }
     let session: MediaSession;
     let sender: Party;
     if (match === undefined) {
@@ -278,8 +290,9 @@ export class MediaRelay {
     for (const i of fresh) startPumps(session.streams[i]!.legs!, pumps);
     if (match === undefined) this.#add(session);
     if (counted !== undefined) {
-      session.countedFor = counted;
+      session.countedFor = session.heldFor = counted;
       this.#offersBySource.set(counted, (this.#offersBySource.get(counted) ?? 0) + 1);
+      this.#sessionsBySource.set(counted, (this.#sessionsBySource.get(counted) ?? 0) + 1);
     }
 
     applyOffer(session, sdp, {
@@ -382,6 +395,13 @@ export class MediaRelay {
 
   #delete(session: MediaSession, why: string): void {
     this.#uncount(session);
+    const holder = session.heldFor;
+    if (holder !== undefined) {
+      session.heldFor = undefined;
+      const left = (this.#sessionsBySource.get(holder) ?? 1) - 1;
+      if (left > 0) this.#sessionsBySource.set(holder, left);
+      else this.#sessionsBySource.delete(holder);
+    }
     for (const s of session.streams) if (s !== undefined) this.#closeStream(session, s);
     const list = this.#calls.get(session.callId);
     if (list !== undefined) {

@@ -57,6 +57,8 @@ export interface RelayOptions {
   readonly maxStreams?: number;
   /** Most unanswered offers per untrusted outside source; default 200. */
   readonly maxOffersPerSource?: number;
+  /** Most media sessions per untrusted outside source; default 1000. */
+  readonly maxSessionsPerSource?: number;
   readonly clock: MediaClock;
   /** Socket backend; default `ffi` when available (see rtp/packet/open_backend.ts), else `deno`. */
   readonly backend?: BackendName;

@@ -71,6 +71,8 @@ export interface MediaSession {
   readonly createdAt: number;
   /** The outside source whose unanswered offers this session counts in, until answered. */
   countedFor: string | undefined;
+  /** The outside source whose sessions this one counts in, until deleted. */
+  heldFor: string | undefined;
   /** What the streams closed so far relayed (open streams keep theirs on their legs). */
   readonly closedTraffic: { readonly external: Relayed; readonly internal: Relayed };
 }

@@ -90,6 +90,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
     offerTimeout: config.media.offerTimeout,
     maxStreams: config.media.maxStreams,
     maxOffersPerSource: config.media.maxOffersPerSource,
+    maxSessionsPerSource: config.media.maxSessionsPerSource,
     // The relay's sweep runs after startup, so `core` exists by then.
     onTimeout: (callId) => core.mediaTimeout(callId),
     clock: wheel,

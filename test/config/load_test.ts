@@ -85,6 +85,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       offerTimeout: 180,
       maxStreams: 16,
       maxOffersPerSource: 200,
+      maxSessionsPerSource: 1000,
     },
     pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
     sip: {
@@ -157,7 +158,7 @@ Deno.test("loadConfig() rejects an unknown dotted key with its line", () => {
     edit({ 15: "jitter.buffer = 40" }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:15: media.jitter: unknown key: allowed keys here are hold_timeout, " +
-      "max_offers_per_source, max_streams, offer_timeout, ports and timeout",
+      "max_offers_per_source, max_sessions_per_source, max_streams, offer_timeout, ports and timeout",
   );
 });
 
@@ -433,7 +434,7 @@ Deno.test("loadConfig() finds lines in dotted keys, inline tables and past strin
     text,
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:13: media.bogus: unknown key: allowed keys here are hold_timeout, " +
-      "max_offers_per_source, max_streams, offer_timeout, ports and timeout",
+      "max_offers_per_source, max_sessions_per_source, max_streams, offer_timeout, ports and timeout",
   );
   assertRefused(
     text.replace("'udp:127.0.2.1'", "'udp:127.0.2.1:0'"),

@@ -170,7 +170,7 @@ function addr(a: Deno.NetAddr): string {
 
 function setup(
   ports: [number, number] = RANGE,
-  caps: { maxStreams?: number; maxOffersPerSource?: number } = {},
+  caps: { maxStreams?: number; maxOffersPerSource?: number; maxSessionsPerSource?: number } = {},
 ) {
   const clock = new ManualClock();
   const relay = new MediaRelay({
@@ -780,6 +780,29 @@ Deno.test("MediaRelay caps unanswered offers per outside source; an answer frees
     relay.manage(ctx(response(first, 200, "INVITE", 1, sdp(PBX, [["audio", 42402]])), "internal"));
     assert.equal(offer(dialog()).kind, "body");
     assert.equal(relay.stats().offersRefused, 1);
+  } finally {
+    relay.close();
+  }
+});
+
+Deno.test("MediaRelay caps media sessions per outside source, answered or not, until they end", () => {
+  const { relay } = setup(RANGE, { maxSessionsPerSource: 2 });
+  try {
+    const call = (d: Dialog) => {
+      const offered = relay.manage(
+        ctx(request(d, "INVITE", 1, sdp(PHONE, [["audio", 42500]])), "external"),
+      );
+      if (offered.kind !== "body") return offered;
+      relay.manage(ctx(response(d, 200, "INVITE", 1, sdp(PBX, [["audio", 42502]])), "internal"));
+      return offered;
+    };
+    const first = dialog();
+    assert.equal(call(first).kind, "body");
+    assert.equal(call(dialog()).kind, "body");
+    assert.deepEqual(call(dialog()), { kind: "reject", status: 503, reason: "Too Many Sessions" });
+    // The first call ends: its slot is free again.
+    relay.manage(ctx(request(first, "BYE", 2), "external"));
+    assert.equal(call(dialog()).kind, "body");
   } finally {
     relay.close();
   }
