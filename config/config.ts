@@ -81,6 +81,8 @@ export interface SipConfig {
   readonly banTime: number;
   /** Server transactions alive at most. */
   readonly maxTransactions: number;
+  /** Server transactions alive per untrusted outside address. */
+  readonly maxTransactionsPerSource: number;
 }
 
 export interface Config {

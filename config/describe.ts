@@ -36,6 +36,7 @@ export function describeConfig(config: Config): string {
     `rate_limit = ${config.sip.rateLimit}`,
     `ban_time = ${config.sip.banTime}`,
     `max_transactions = ${config.sip.maxTransactions}`,
+    `max_transactions_per_source = ${config.sip.maxTransactionsPerSource}`,
     "",
     "[routing]",
     config.routing.script === undefined

@@ -180,6 +180,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       rateLimit: get(["sip", "rate_limit"]) as number,
       banTime: get(["sip", "ban_time"]) as number,
       maxTransactions: get(["sip", "max_transactions"]) as number,
+      maxTransactionsPerSource: get(["sip", "max_transactions_per_source"]) as number,
     },
     routing: { script: relativeTo(script, options.baseDir) },
     admin: {

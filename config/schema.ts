@@ -298,6 +298,17 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     doc: "Server transactions alive at most; a new request past it is answered `503` at once.",
   },
   {
+    key: "sip.max_transactions_per_source",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 10000,
+    min: 10,
+    max: 10000000,
+    doc: "Server transactions one outside address may have alive (a trunk at 200 calls per " +
+      "second ringing 30 s has about 6,000); past it its new requests are answered `503`. " +
+      "Sources in the external `trusted` networks are exempt.",
+  },
+  {
     key: "routing.script",
     type: VALUE_TYPE.path,
     required: false,

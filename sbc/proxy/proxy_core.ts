@@ -201,6 +201,14 @@ export class ProxyCore implements ProxyActions {
     else void this.#onRequest(msg, inbound);
   }
 
+  /** An untrusted outside address holds more transactions than `max_transactions_per_source`. */
+  #tooManyFrom(inbound: Inbound): boolean {
+    const host = inbound.source.host;
+    return inbound.side === "external" &&
+      this.#servers.fromSource(host) > this.config.sip.maxTransactionsPerSource &&
+      !inNetworks(host, this.config.external.trusted);
+  }
+
   /** A message from a banned address: dropped unparsed; the ban itself is logged once. */
   #rateLimited(host: string, newBan: boolean): void {
     this.counters.rateLimited++;
@@ -251,8 +259,8 @@ export class ProxyCore implements ProxyActions {
         break;
     }
     const tx = match.tx;
-    // Past the cap, a new request is answered at once: it keeps no transaction for long.
-    if (this.#servers.size > this.config.sip.maxTransactions) {
+    // Past a cap, a new request is answered at once: it keeps no transaction for long.
+    if (this.#servers.size > this.config.sip.maxTransactions || this.#tooManyFrom(inbound)) {
       this.counters.overloaded++;
       return this.reply(this.#context(msg, inbound, tx), 503, "Server Overloaded");
     }

@@ -40,6 +40,8 @@ export type ServerMatch =
 
 export class ServerTransactions {
   #table = new Map<string, ServerTransaction>();
+  /** Transactions alive per address answers go to (the request's source). */
+  #bySource = new Map<string, number>();
   #clock: Clock;
   #send: Send;
   #tagSeq = 0;
@@ -51,6 +53,11 @@ export class ServerTransactions {
 
   get size(): number {
     return this.#table.size;
+  }
+
+  /** Transactions alive whose requests came from `host`. */
+  fromSource(host: string): number {
+    return this.#bySource.get(host) ?? 0;
   }
 
   /** Matches a request to its transaction, or creates one (RFC 3261 §17.2.3). */
@@ -95,6 +102,8 @@ export class ServerTransactions {
       timers: [],
     };
     this.#table.set(key, tx);
+    const host = replyTo.dest.host;
+    this.#bySource.set(host, (this.#bySource.get(host) ?? 0) + 1);
     return tx;
   }
 
@@ -159,7 +168,12 @@ export class ServerTransactions {
   terminate(tx: ServerTransaction): void {
     this.#clear(tx);
     tx.state = TX_STATE.terminated;
-    if (this.#table.get(tx.key) === tx) this.#table.delete(tx.key);
+    if (this.#table.get(tx.key) !== tx) return;
+    this.#table.delete(tx.key);
+    const host = tx.replyTo.dest.host;
+    const left = (this.#bySource.get(host) ?? 1) - 1;
+    if (left > 0) this.#bySource.set(host, left);
+    else this.#bySource.delete(host);
   }
 
   /** Stops every timer (shutdown). */

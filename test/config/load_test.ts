@@ -96,6 +96,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       rateLimit: 2000,
       banTime: 60,
       maxTransactions: 100000,
+      maxTransactionsPerSource: 10000,
     },
     routing: { script: undefined },
     admin: { listen: undefined, tokenFile: undefined, metricsOpen: false },

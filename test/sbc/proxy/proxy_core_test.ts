@@ -948,3 +948,34 @@ Deno.test("ProxyCore answers 503 at once to a new request past sip.max_transacti
   assert.equal(env.core.counters.overloaded, 1);
   env.finish();
 });
+
+Deno.test("ProxyCore answers 503 to an outside address past sip.max_transactions_per_source, not to others", async () => {
+  const base = defaultConfig();
+  const env = coreEnv({ config: { ...base, sip: { ...base.sip, maxTransactionsPerSource: 10 } } });
+  for (let i = 0; i < 10; i++) {
+    await env.receive(
+      "external",
+      PHONE,
+      request("INVITE", { branch: `z9hG4bKsrc${i}`, callId: `src${i}` }),
+    );
+  }
+  env.take();
+  await env.receive(
+    "external",
+    PHONE,
+    request("INVITE", { branch: "z9hG4bKsrcX", callId: "srcX" }),
+  );
+  assert.deepEqual(env.take().map((s) => s.msg.status), [503]);
+  const other = { host: "192.0.2.51", port: 5062 };
+  await env.receive(
+    "external",
+    other,
+    request("INVITE", { branch: "z9hG4bKother", callId: "other" }),
+  );
+  assert.deepEqual(
+    env.take().map((s) => s.target.side),
+    ["external", "internal"],
+    "100, and the INVITE on to the PBX",
+  );
+  env.finish();
+});
