@@ -173,7 +173,8 @@ Deno.test("a flood of unanswered and many-m= INVITEs from one source leaves a re
         "the PBX's audio at the phone",
       );
       const stats = await mediaStats(ports);
-      assert.ok(stats.offersRefused >= 280, JSON.stringify(stats));
+      // The cap held: the flood's 20 offers and the real call, whatever UDP lost of the flood.
+      assert.ok(stats.sessions <= 21 && stats.offersRefused > 0, JSON.stringify(stats));
       await hangUp(call.caller, call.callee);
     } finally {
       await Promise.all([phoneRtp.close(), pbxRtp.close()]);
