@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Side } from "../../config/config.ts";
+import type { Side, SipProto } from "../../config/config.ts";
 import { getHeader, getHeaderValues } from "../message/message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
 import type { Edit, SipMessage } from "../message/sip_message.ts";
@@ -30,6 +30,18 @@ export interface Dialog {
   confirmed: boolean;
   /** Topology hiding changed its Call-ID, From or To outside: requests from there map back. */
   readonly hidden: boolean;
+  /**
+   * Where the outside party's SIP really comes from (behind NAT, not its Contact): the PBX's
+   * requests to it go there. Moved by each of its requests (a NAT rebinding).
+   */
+  outsidePeer: OutsidePeer;
+}
+
+/** An outside party's address and transport as seen on the wire. */
+export interface OutsidePeer {
+  readonly host: string;
+  readonly port: number;
+  readonly proto: SipProto;
 }
 
 /** How the SBC presents a new dialog outside. */
@@ -39,6 +51,8 @@ export interface DialogView {
   readonly outsideCallId: string;
   /** Topology hiding rewrote the dialog's headers outside. */
   readonly hidden: boolean;
+  /** Where the outside party's SIP comes from. */
+  readonly outsidePeer: OutsidePeer;
 }
 
 /** Methods whose answer with a To tag creates a dialog (RFC 3261 §12, RFC 6665 §4.1). */
@@ -54,7 +68,7 @@ export function dialogOf(
   reply: SipMessage,
   view: DialogView,
 ): Dialog | undefined {
-  const { sides, outsideCallId, hidden } = view;
+  const { sides, outsideCallId, hidden, outsidePeer } = view;
   if (request.toTag !== undefined || !DIALOG_METHODS.has(request.method)) return undefined;
   if (reply.status <= 100 || reply.status >= 300) return undefined;
   const toTag = reply.toTag;
@@ -83,6 +97,7 @@ export function dialogOf(
     insideRoute: inside.route,
     confirmed: reply.status >= 200,
     hidden,
+    outsidePeer,
   };
 }
 

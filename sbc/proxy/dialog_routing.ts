@@ -12,7 +12,6 @@
  *
  * @module
  */
-import type { Side } from "../../config/config.ts";
 import { parseMessage } from "../message/message.ts";
 import { serializeMessage } from "../message/serialize.ts";
 import type { SipMessage } from "../message/sip_message.ts";
@@ -20,6 +19,8 @@ import type { SipContext } from "./context.ts";
 import { contactUri, type Dialog, dialogOf, insideNextHop, insideRouteEdits } from "./dialog.ts";
 import type { DialogTable } from "./dialog_table.ts";
 import type { LocalSides } from "./local_address.ts";
+import { looseRoute } from "./header_rules.ts";
+import type { SendTarget } from "../transport/transport.ts";
 import { insideViewEdits, outsideCallId, type TopologyHiding } from "./topology_hiding.ts";
 
 /** Requests that may move the remote target (RFC 3261 §12.2, RFC 3311). */
@@ -49,20 +50,39 @@ export class DialogRouting {
     if (msg.toTag === undefined) return true;
     const dialog = this.#o.table.match(msg, inbound.side);
     if (inbound.side === "internal") {
-      if (dialog) this.#refreshTarget(dialog, msg);
+      if (dialog) {
+        this.#refreshTarget(dialog, msg);
+        this.#toOutsidePeer(ctx, dialog);
+      }
     } else {
       if (!dialog) return false;
       ctx.target = { out: "internal", uri: insideNextHop(dialog) };
       ctx.edits.push(...insideRouteEdits(dialog));
+      const { source, proto } = inbound;
+      dialog.outsidePeer = { host: source.host, port: source.port, proto };
     }
     if (dialog && msg.method === "BYE") this.#o.table.end(dialog);
     return true;
   }
 
-  /** An answer to a request relayed from `ctx.inbound.side` to `to`, on its way upstream. */
-  answered(ctx: SipContext, to: Side, reply: SipMessage): void {
+  /**
+   * The PBX's request goes to where the outside party really is (RFC 3581 with NAT, Kamailio's
+   * nathelper): when nothing but the party's Contact is left to route on, its received address,
+   * not the Contact's private one. A Route set after ours (an outside proxy) is followed as is.
+   */
+  #toOutsidePeer(ctx: SipContext, dialog: Dialog): void {
+    const target = ctx.target;
+    if (target === undefined || target.out !== "external" || target.peer !== undefined) return;
+    if (looseRoute(ctx.msg, this.#o.sides).next !== target.uri) return;
+    const { host, port, proto } = dialog.outsidePeer;
+    ctx.target = { ...target, peer: { host, port }, proto };
+  }
+
+  /** An answer to a request relayed from `ctx.inbound.side` to `down`, on its way upstream. */
+  answered(ctx: SipContext, down: SendTarget, reply: SipMessage): void {
     const { msg, inbound } = ctx;
     const from = inbound.side;
+    const to = down.side;
     if (from === to) return;
     if (msg.toTag !== undefined) {
       // The PBX's 2xx to the outside party's re-INVITE may move its target.
@@ -74,10 +94,15 @@ export class DialogRouting {
     }
     if (reply.status >= 300) return this.failed(ctx);
     const hiding = from === "internal" ? this.#o.hiding : undefined;
+    // The outside party: the caller as its request came in, or the callee where we reached it.
+    const outside = from === "external"
+      ? { host: inbound.source.host, port: inbound.source.port, proto: inbound.proto }
+      : { host: down.dest.host, port: down.dest.port, proto: down.proto };
     const dialog = dialogOf(msg, from, reply, {
       sides: this.#o.sides,
       outsideCallId: hiding ? outsideCallId(hiding, msg.callId) : msg.callId,
       hidden: hiding !== undefined,
+      outsidePeer: outside,
     });
     if (dialog) this.#o.table.add(dialog);
   }

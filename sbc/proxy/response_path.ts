@@ -164,7 +164,7 @@ export class ResponsePath implements ClientDelegate {
       caller: up.from,
       cancelled: up.server.cancelled,
     });
-    this.#o.dialogs.answered(up.ctx, tx.target.side, reply);
+    this.#o.dialogs.answered(up.ctx, tx.target, reply);
     const edits = this.#headerEdits(tx, up, reply);
     const flags = up.ctx.replyMediaFlags;
     if (flags !== undefined) {

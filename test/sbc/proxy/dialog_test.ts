@@ -8,6 +8,7 @@ import { ManualClock } from "../../kit/manual_clock.ts";
 import { parse, sip } from "../../kit/sip_text.ts";
 
 const SIDES = localSides(defaultConfig());
+const PEER = { host: "192.0.2.9", port: 5060, proto: "udp" } as const;
 const OURS = "<sip:127.0.2.1:5060;lr>, <sip:127.0.1.1:5060;lr>";
 
 function invite(recordRoute: string, contact: string): string {
@@ -30,6 +31,7 @@ Deno.test("dialogOf() records the PBX's Contact and Record-Routes from its INVIT
     sides: SIDES,
     outsideCallId: "c1@127.0.2.10",
     hidden: false,
+    outsidePeer: PEER,
   });
   assert.ok(dialog);
   assert.equal(dialog.insideTag, "in1");
@@ -54,6 +56,7 @@ Deno.test("dialogOf() takes the PBX's Record-Routes above ours from its answer, 
     sides: SIDES,
     outsideCallId: request.callId,
     hidden: false,
+    outsidePeer: PEER,
   });
   assert.ok(dialog);
   assert.equal(dialog.outsideTag, "in1");
@@ -67,14 +70,24 @@ Deno.test("dialogOf() makes no dialog of a 100, a failure, a REGISTER or an in-d
   for (const status of [100, 486]) {
     const reply = parse(buildResponse(request, status, "x", { toTag: "t" }));
     assert.equal(
-      dialogOf(request, "external", reply, { sides: SIDES, outsideCallId: "", hidden: false }),
+      dialogOf(request, "external", reply, {
+        sides: SIDES,
+        outsideCallId: "",
+        hidden: false,
+        outsidePeer: PEER,
+      }),
       undefined,
     );
   }
   const register = parse(invite("<sip:192.0.2.1;lr>", "sip:b@x").replaceAll("INVITE", "REGISTER"));
   const reply = parse(buildResponse(register, 200, "OK", { toTag: "t" }));
   assert.equal(
-    dialogOf(register, "external", reply, { sides: SIDES, outsideCallId: "", hidden: false }),
+    dialogOf(register, "external", reply, {
+      sides: SIDES,
+      outsideCallId: "",
+      hidden: false,
+      outsidePeer: PEER,
+    }),
     undefined,
   );
 });
@@ -94,6 +107,7 @@ Deno.test("DialogTable forgets a dialog idle longer than its limit, lazily and w
       sides: SIDES,
       outsideCallId: request.callId,
       hidden: false,
+      outsidePeer: PEER,
     })!,
   );
   assert.equal(clock.pending, 0);
@@ -119,7 +133,7 @@ Deno.test("DialogTable forgets a dialog idle longer than its limit, lazily and w
 
 Deno.test("DialogTable records no dialog past its limit", () => {
   const table = new DialogTable({ clock: new ManualClock(), max: 1 });
-  const view = { sides: SIDES, outsideCallId: "", hidden: false };
+  const view = { sides: SIDES, outsideCallId: "", hidden: false, outsidePeer: PEER };
   for (const [callId, kept] of [["a@x", true], ["b@x", false]] as const) {
     const request = parse(invite("<sip:192.0.2.1;lr>", "sip:b@x").replace("c1@127.0.2.10", callId));
     const reply = parse(buildResponse(request, 200, "OK", { toTag: "t" }));
