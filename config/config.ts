@@ -48,6 +48,8 @@ export interface InterfaceConfig {
   readonly topologyHiding: boolean;
   /** With topology hiding: Server/User-Agent value leaving here; undefined removes them. */
   readonly serverHeader: string | undefined;
+  /** Seconds between keepalives to NATed registered phones; 0 = off. */
+  readonly natPing: number;
 }
 
 export interface MediaConfig {

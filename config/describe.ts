@@ -73,6 +73,7 @@ function describeInterface(iface: InterfaceConfig): string[] {
     iface.serverHeader === undefined
       ? "# server_header not set: Server and User-Agent are removed when hiding"
       : `server_header = ${quote(iface.serverHeader)}`,
+    `nat_ping = ${iface.natPing}`,
   ];
 }
 

@@ -143,6 +143,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     topologyHiding: get(["interfaces", name, "topology_hiding"]) as boolean | undefined ??
       get(["interfaces", name, "role"]) === SIDE.external,
     serverHeader: get(["interfaces", name, "server_header"]) as string | undefined,
+    natPing: get(["interfaces", name, "nat_ping"]) as number,
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);

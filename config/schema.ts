@@ -151,6 +151,18 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "interface. Absent: those headers are removed.",
   },
   {
+    key: "interfaces.<name>.nat_ping",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 30,
+    min: 0,
+    max: 3600,
+    doc: "Seconds between keepalives to phones registered from behind NAT through this " +
+      "interface (their Contact names another address than their SIP comes from): an OPTIONS " +
+      "over UDP, a CRLF pair over TCP (RFC 5626). A binding is forgotten when its registration " +
+      "expires or three pings go unanswered. 0 turns it off.",
+  },
+  {
     key: "media.ports",
     type: VALUE_TYPE.portRange,
     required: false,

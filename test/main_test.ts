@@ -52,8 +52,8 @@ Deno.test("main.ts check prints FILE:LINE: message and exits 2 on a bad config",
       assert.equal(
         stderr,
         `${path}:10: interfaces.internal.colour: unknown key: allowed keys here are advertise, ` +
-          "allow, deny, flags, media, networks, role, server_header, sip, topology_hiding and " +
-          "trusted\n",
+          "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, " +
+          "topology_hiding and trusted\n",
       );
     },
   );

@@ -59,11 +59,38 @@ import {
   topologyHiding,
 } from "./topology_hiding.ts";
 import { SourceLimiter } from "./source_limiter.ts";
+import { NatBindings } from "./nat_bindings.ts";
+import { contactUri } from "./dialog.ts";
+import { hostPort } from "./local_address.ts";
+import { parseUri } from "../message/uri.ts";
+import { getHeader } from "../message/message.ts";
+import { parseNameAddr } from "../message/header_codecs.ts";
 import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 import { proxyRequireRefusal } from "./proxy_require.ts";
 import { uriHeadersEdit } from "./uri_headers.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
+
+/** The end of a keepalive's branch, so its answer is told from any transaction's. */
+const NAT_PING = "-nat";
+
+/**
+ * How long a registration lasts (RFC 3261 §10.3): the expires the PBX's 200 gives the Contact,
+ * else its Expires header, else what the phone asked, else an hour.
+ */
+function registrationSeconds(request: SipMessage, reply: SipMessage): number {
+  const fromContact = (msg: SipMessage) => {
+    const value = getHeader(msg, "contact");
+    const expires = value === undefined ? undefined : parseNameAddr(value)?.params.expires;
+    return expires === undefined ? undefined : Number(expires);
+  };
+  const header = (msg: SipMessage) => {
+    const value = getHeader(msg, "expires");
+    return value === undefined ? undefined : Number(value);
+  };
+  const seconds = fromContact(reply) ?? header(reply) ?? fromContact(request) ?? header(request);
+  return seconds !== undefined && Number.isFinite(seconds) ? seconds : 3600;
+}
 
 export interface CoreOptions {
   readonly config: Config;
@@ -100,6 +127,9 @@ export class ProxyCore implements ProxyActions {
   #dialogs: DialogRouting;
   readonly #hiding: TopologyHiding | undefined;
   #draining = false;
+  /** Phones registered from behind NAT, kept open with pings every `external.nat_ping` s. */
+  readonly #nat = new NatBindings();
+  #natTimer: number | undefined;
 
   constructor(options: CoreOptions) {
     this.config = options.config;
@@ -126,6 +156,7 @@ export class ProxyCore implements ProxyActions {
     this.#responses = new ResponsePath({
       clock: options.clock,
       dialogs: this.#dialogs,
+      accepted: (ctx, reply) => this.#learnNatBinding(ctx, reply),
       hiding,
       sides: this.sides,
       trusted: options.config.external.trusted,
@@ -489,12 +520,76 @@ export class ProxyCore implements ProxyActions {
     this.counters.responses++;
     const branch = msg.vias[0]?.branch;
     if (!branch) return;
+    // An answer to a keepalive: the phone's NAT binding is open.
+    if (branch.endsWith(NAT_PING) && this.#nat.answered(branch)) return;
     const source = { side: inbound.side, host: inbound.source.host };
     const handled = this.#clients.receive(msg, branch, source);
     if (handled) return;
     // A 2xx retransmission after its transaction ended (RFC 3261 §16.7 step 5).
     const late = this.#responses.late2xx(msg, source);
     if (late) void this.#send(late.target, late.bytes);
+  }
+
+  /**
+   * A REGISTER from outside accepted by the PBX: when the phone's Contact names another address
+   * than its SIP came from (behind NAT), its binding is kept open until the registration expires.
+   */
+  #learnNatBinding(ctx: SipContext, reply: SipMessage): void {
+    const { msg, inbound } = ctx;
+    const interval = this.config.external.natPing;
+    if (msg.method !== "REGISTER" || inbound.side !== "external" || interval === 0) return;
+    const contact = contactUri(msg);
+    const uri = contact === undefined ? undefined : parseUri(contact);
+    if (contact === undefined || uri === undefined) return;
+    const { source } = inbound;
+    if (uri.host === source.host && (uri.port ?? 5060) === source.port) return;
+    const expires = registrationSeconds(msg, reply);
+    const now = this.#clock.now();
+    this.#nat.learn({
+      contact,
+      peer: source,
+      proto: inbound.proto,
+      expiresAt: now + expires * 1000,
+    }, now);
+    if (this.#natTimer === undefined && this.#nat.size > 0) this.#armNatPing();
+  }
+
+  #armNatPing(): void {
+    this.#natTimer = this.#clock.setTimer(() => {
+      this.#natTimer = undefined;
+      this.#pingNat();
+      if (this.#nat.size > 0) this.#armNatPing();
+    }, this.config.external.natPing * 1000);
+  }
+
+  /** OPTIONS over UDP, a CRLF pair over TCP (RFC 5626 §3.5.1), to every binding due. */
+  #pingNat(): void {
+    const side = this.sides.external;
+    for (const b of this.#nat.due(this.#clock.now(), () => newBranch() + NAT_PING)) {
+      const target = {
+        side: "external" as const,
+        proto: b.proto,
+        dest: b.peer,
+        connection: undefined,
+      };
+      if (b.branch === undefined) {
+        void this.#send(target, toBytes("\r\n\r\n"));
+        continue;
+      }
+      const text = [
+        `OPTIONS ${b.contact} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${hostPort(side, "udp")};branch=${b.branch};rport`,
+        "Max-Forwards: 70",
+        `From: <sip:keepalive@${hostPort(side, "udp")}>;tag=${b.branch.slice(-12)}`,
+        `To: <${b.contact}>`,
+        `Call-ID: ${b.branch}`,
+        "CSeq: 1 OPTIONS",
+        "Content-Length: 0",
+        "",
+        "",
+      ].join("\r\n");
+      void this.#send(target, toBytes(text));
+    }
   }
 
   /** The relay dropped an answered call's media after the silence timeout. */
@@ -507,6 +602,9 @@ export class ProxyCore implements ProxyActions {
   close(): void {
     this.#calls.endAll();
     this.#dialogTable.close();
+    if (this.#natTimer !== undefined) this.#clock.clearTimer(this.#natTimer);
+    this.#natTimer = undefined;
+    this.#nat.clear();
     this.#responses.close();
     this.#servers.close();
     this.#clients.close();

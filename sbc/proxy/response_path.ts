@@ -72,6 +72,8 @@ export interface ResponsePathOptions {
   /** The client transaction a server transaction is relayed to now. */
   readonly downstreamOf: (server: ServerTransaction) => ClientTransaction | undefined;
   /** The proxy's own final answer (a timeout, a CANCEL) that ends the caller's request. */
+  /** A 2xx on its way to the sender of `ctx` (REGISTER bindings are learnt from it). */
+  readonly accepted?: (ctx: SipContext, reply: SipMessage) => void;
   readonly endRequest: (
     ctx: SipContext,
     status: 408 | 487,
@@ -183,6 +185,7 @@ export class ResponsePath implements ClientDelegate {
       if (outcome.kind === "body") edits.push({ op: "body", body: outcome.body });
     }
     this.#o.hooks().onReply?.(up.ctx, reply, edits);
+    if (reply.status >= 200 && reply.status < 300) this.#o.accepted?.(up.ctx, reply);
     const hiding = up.from === "external" ? this.#o.hiding : undefined;
     const body = hiding && hiddenBodyEdit(hiding, reply, edits);
     if (body) edits.push(body);

@@ -63,6 +63,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       networks: [],
       topologyHiding: true,
       serverHeader: undefined,
+      natPing: 30,
     },
     internal: {
       name: "internal",
@@ -77,6 +78,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       networks: [],
       topologyHiding: false,
       serverHeader: undefined,
+      natPing: 30,
     },
     media: {
       ports: [10000, 20000],
@@ -141,7 +143,8 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "allow, deny, flags, media, networks, role, server_header, sip, topology_hiding and trusted",
+      "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, topology_hiding " +
+      "and trusted",
   );
 });
 

@@ -979,3 +979,33 @@ Deno.test("ProxyCore answers 503 to an outside address past sip.max_transactions
   );
   env.finish();
 });
+
+Deno.test("ProxyCore pings a phone registered from behind NAT until it stops answering, and not one that is not", async () => {
+  const base = defaultConfig();
+  const env = coreEnv({ config: { ...base, external: { ...base.external, natPing: 30 } } });
+  const register = (host: string, branch: string) =>
+    request("REGISTER", { host, branch, callId: `reg-${branch}`, extra: ["Expires: 600"] });
+  for (const [host, branch] of [[PHONE_PRIVATE, "z9hG4bKregnat"], [PHONE.host, "z9hG4bKregpub"]]) {
+    await env.receive("external", PHONE, register(host!, branch!));
+    const toPbx = env.take().find((s) => s.target.side === "internal")!.msg;
+    await env.receive("internal", PBX, buildResponse(toPbx, 200, "OK"));
+    env.take();
+  }
+  // Every 30 s an OPTIONS to where the NATed phone's SIP comes from, to its private Contact.
+  env.clock.advance(30_000);
+  const [ping, ...rest] = env.take();
+  assert.deepEqual(rest, [], "the phone not behind NAT is not pinged");
+  assert.deepEqual(ping!.target.dest, PHONE);
+  assert.equal(ping!.msg.method, "OPTIONS");
+  assert.equal(ping!.msg.uri, `sip:alice@${PHONE_PRIVATE}:5062`);
+  // It answers: pinged again next time; then it falls silent: three misses and it is forgotten.
+  await env.receive("external", PHONE, buildResponse(ping!.msg, 200, "OK"));
+  assert.deepEqual(env.take(), [], "the answer goes nowhere");
+  for (let i = 0; i < 3; i++) {
+    env.clock.advance(30_000);
+    assert.equal(env.take().length, 1, `ping ${i + 2}`);
+  }
+  env.clock.advance(30_000);
+  assert.deepEqual(env.take(), [], "forgotten after three unanswered pings");
+  env.finish();
+});

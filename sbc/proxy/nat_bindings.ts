@@ -1,0 +1,93 @@
+/**
+ * Phones registered from behind NAT (their Contact names another address than their SIP comes
+ * from), whose NAT bindings the SBC keeps open so calls from the PBX still reach them (Kamailio's
+ * nathelper `nat_keepalive`, RFC 5626 §3.5.1 for CRLF on streams). Bookkeeping only: the core
+ * sends the pings and feeds back the answers.
+ *
+ * @module
+ */
+import type { SipProto } from "../../config/config.ts";
+import type { Peer } from "../transport/peer.ts";
+import { peerKey } from "../transport/peer.ts";
+
+/** Pings in a row without an answer after which a binding is forgotten. */
+export const MAX_MISSED = 3;
+
+export interface NatBinding {
+  /** The registered Contact URI (private), used as the ping's Request-URI. */
+  readonly contact: string;
+  /** Where the phone's SIP comes from: the NAT's public address. */
+  readonly peer: Peer;
+  readonly proto: SipProto;
+  /** Clock ms when the registration expires. */
+  expiresAt: number;
+  /** Pings sent since the last answer. */
+  missed: number;
+  /** The branch of the ping waiting for an answer. */
+  branch: string | undefined;
+}
+
+export class NatBindings {
+  readonly #bindings = new Map<string, NatBinding>();
+  readonly #byBranch = new Map<string, NatBinding>();
+
+  get size(): number {
+    return this.#bindings.size;
+  }
+
+  /** A registration accepted (or refreshed) for `contact` behind `peer`; 0 expiry removes it. */
+  learn(binding: { contact: string; peer: Peer; proto: SipProto; expiresAt: number }, now: number) {
+    const key = `${binding.proto}:${peerKey(binding.peer)}`;
+    if (binding.expiresAt <= now) return void this.#forget(key);
+    const known = this.#bindings.get(key);
+    if (known) known.expiresAt = binding.expiresAt;
+    else this.#bindings.set(key, { ...binding, missed: 0, branch: undefined });
+  }
+
+  /**
+   * The bindings to ping now, each given a fresh branch by `branchOf`; expired ones and those
+   * that missed too many pings are forgotten first.
+   */
+  due(now: number, branchOf: () => string): NatBinding[] {
+    const out: NatBinding[] = [];
+    for (const [key, b] of this.#bindings) {
+      if (b.expiresAt <= now || b.missed >= MAX_MISSED) {
+        this.#forget(key);
+        continue;
+      }
+      if (b.branch !== undefined) this.#byBranch.delete(b.branch);
+      b.missed++;
+      b.branch = b.proto === "udp" ? branchOf() : undefined;
+      if (b.branch !== undefined) this.#byBranch.set(b.branch, b);
+      out.push(b);
+    }
+    return out;
+  }
+
+  /** An answer to a ping (any status: the NAT let it through); false when it is no ping's. */
+  answered(branch: string): boolean {
+    const b = this.#byBranch.get(branch);
+    if (b === undefined) return false;
+    this.#byBranch.delete(branch);
+    b.branch = undefined;
+    b.missed = 0;
+    return true;
+  }
+
+  /** A stream binding proved alive (its connection carried data). */
+  alive(peer: Peer): void {
+    const b = this.#bindings.get(`tcp:${peerKey(peer)}`);
+    if (b) b.missed = 0;
+  }
+
+  clear(): void {
+    this.#bindings.clear();
+    this.#byBranch.clear();
+  }
+
+  #forget(key: string): void {
+    const b = this.#bindings.get(key);
+    if (b?.branch !== undefined) this.#byBranch.delete(b.branch);
+    this.#bindings.delete(key);
+  }
+}
