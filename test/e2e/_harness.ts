@@ -225,6 +225,23 @@ export function optionsRequest(host: string, port: number, from: { host: string;
   ].join("\r\n");
 }
 
+/** An OPTIONS over a fresh TCP connection; true when answered 200. */
+export async function optionsOverTcp(port: number): Promise<boolean> {
+  const conn = await Deno.connect({ hostname: ADDRESS.external, port, transport: "tcp" });
+  try {
+    const local = conn.localAddr as Deno.NetAddr;
+    await conn.write(new TextEncoder().encode(
+      optionsRequest(ADDRESS.external, port, { host: local.hostname, port: local.port })
+        .replace("SIP/2.0/UDP", "SIP/2.0/TCP"),
+    ));
+    const buf = new Uint8Array(4096);
+    const n = await Promise.race([conn.read(buf), sleep(2000).then(() => null)]);
+    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("SIP/2.0 200");
+  } finally {
+    conn.close();
+  }
+}
+
 /**
  * Sends an OPTIONS over UDP every 250 ms until any response arrives.
  * Resolves with the first response's text; rejects on timeout or when `exited` settles first.

@@ -11,6 +11,8 @@ import { ADDRESS, adminGet, type Ports, sleep, timer } from "./_harness.ts";
 export interface SideOptions {
   flags?: string;
   advertise?: string;
+  /** The side's `networks` (the inside's, for the boundary and topology hiding). */
+  networks?: readonly string[];
 }
 
 export interface MediaConfigOptions {
@@ -27,7 +29,8 @@ export interface MediaConfigOptions {
 export function mediaConfig(ports: Ports, options: MediaConfigOptions = {}): string {
   const side = (o: SideOptions | undefined) =>
     (o?.flags !== undefined ? `flags = "${o.flags}"\n` : "") +
-    (o?.advertise !== undefined ? `advertise = "${o.advertise}"\n` : "");
+    (o?.advertise !== undefined ? `advertise = "${o.advertise}"\n` : "") +
+    (o?.networks !== undefined ? `networks = ${JSON.stringify(o.networks)}\n` : "");
   const [min, max] = options.mediaRange ?? ports.mediaRange;
   const optional = (key: string, value: number | undefined) =>
     value === undefined ? "" : `${key} = ${value}\n`;

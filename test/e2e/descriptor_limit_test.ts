@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import {
   ADDRESS,
   adminGet,
-  optionsRequest,
+  optionsOverTcp,
   sleep,
   usingPorts,
   waitForOptionsReply,
@@ -14,23 +14,6 @@ import {
 } from "./_harness.ts";
 import { mediaConfig, sdpBody } from "./_media.ts";
 import { isResponse, sendInvite, SipEndpoint } from "./_sip_peer.ts";
-
-/** An OPTIONS over a fresh TCP connection; true when answered 200. */
-async function optionsOverTcp(port: number): Promise<boolean> {
-  const conn = await Deno.connect({ hostname: ADDRESS.external, port, transport: "tcp" });
-  try {
-    const local = conn.localAddr as Deno.NetAddr;
-    await conn.write(new TextEncoder().encode(
-      optionsRequest(ADDRESS.external, port, { host: local.hostname, port: local.port })
-        .replace("SIP/2.0/UDP", "SIP/2.0/TCP"),
-    ));
-    const buf = new Uint8Array(4096);
-    const n = await Promise.race([conn.read(buf), sleep(2000).then(() => null)]);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("SIP/2.0 200");
-  } finally {
-    conn.close();
-  }
-}
 
 Deno.test("an SBC with 512 descriptors keeps answering on UDP, TCP and the admin API under a port and connection flood", async () => {
   const ports = usingPorts(66);

@@ -76,10 +76,7 @@ Deno.test("a stranger spraying the relay's ports gets no audio, injects none, an
 
 Deno.test("an outside caller's SDP naming an inside host gets the PBX's audio sent nowhere inside", async () => {
   const ports = usingPorts(61);
-  const configToml = mediaConfig(ports).replace(
-    'media = "127.0.2.1"',
-    'media = "127.0.2.1"\nnetworks = ["127.0.2.0/24"]',
-  );
+  const configToml = mediaConfig(ports, { internal: { networks: ["127.0.2.0/24"] } });
   await withSbc({ ports, configToml }, async () => {
     await using phone = new SipEndpoint(ADDRESS.phone, ports.phone);
     await using pbx = new SipEndpoint(ADDRESS.pbx, ports.pbx);

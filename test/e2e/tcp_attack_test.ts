@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import {
   ADDRESS,
-  optionsRequest,
+  optionsOverTcp,
   sbcConfig,
   sleep,
   usingPorts,
@@ -27,23 +27,6 @@ async function closedWithin(conn: Deno.TcpConn, ms: number): Promise<boolean> {
     if (read === null) return true;
   }
   return false;
-}
-
-/** An OPTIONS over a fresh TCP connection; true when answered 200. */
-async function optionsOverTcp(port: number): Promise<boolean> {
-  const conn = await Deno.connect({ hostname: ADDRESS.external, port, transport: "tcp" });
-  try {
-    const local = conn.localAddr as Deno.NetAddr;
-    await conn.write(new TextEncoder().encode(
-      optionsRequest(ADDRESS.external, port, { host: local.hostname, port: local.port })
-        .replace("SIP/2.0/UDP", "SIP/2.0/TCP"),
-    ));
-    const buf = new Uint8Array(4096);
-    const n = await Promise.race([conn.read(buf), sleep(2000).then(() => null)]);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("SIP/2.0 200");
-  } finally {
-    conn.close();
-  }
 }
 
 Deno.test("a trickled TCP header is cut off at the deadline, and an address's 33rd connection is closed at once", async () => {

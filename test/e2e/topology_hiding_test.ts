@@ -65,10 +65,7 @@ async function captureFrom(host: string, seconds: number): Promise<() => Promise
 
 Deno.test("nothing the SBC sends outside names an inside address, and every call flow still works", async () => {
   const ports = usingPorts(57);
-  const configToml = mediaConfig(ports).replace(
-    'media = "127.0.2.1"',
-    'media = "127.0.2.1"\nnetworks = ["127.0.2.0/24"]',
-  );
+  const configToml = mediaConfig(ports, { internal: { networks: ["127.0.2.0/24"] } });
   await withSbc({ ports, configToml }, async () => {
     await using phone = new SipEndpoint(ADDRESS.phone, ports.phone);
     await using pbx = new SipEndpoint(ADDRESS.pbx, ports.pbx);
