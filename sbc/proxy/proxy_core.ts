@@ -65,7 +65,7 @@ import { hostPort } from "./local_address.ts";
 import { parseUri } from "../message/uri.ts";
 import { getHeader } from "../message/message.ts";
 import { parseNameAddr } from "../message/header_codecs.ts";
-import { crossesBoundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
+import { Boundary, type SideNetworks, sideNetworks } from "./side_networks.ts";
 import { proxyRequireRefusal } from "./proxy_require.ts";
 import { uriHeadersEdit } from "./uri_headers.ts";
 
@@ -108,6 +108,7 @@ export class ProxyCore implements ProxyActions {
   readonly sides: LocalSides;
   readonly counters: SipCounters = newSipCounters();
   readonly networks: SideNetworks;
+  readonly #boundary: Boundary;
   #send: Send;
   /** Log lines an outsider can cause, within a budget. */
   #refusals = new LogLimiter();
@@ -140,6 +141,7 @@ export class ProxyCore implements ProxyActions {
       banMs: options.config.sip.banTime * 1000,
     });
     this.networks = sideNetworks(options.config);
+    this.#boundary = new Boundary(this.networks);
     // Every message leaves through this one door, so no header can send one across the boundary.
     const send = this.#send = this.#guard(options.send);
     this.#servers = new ServerTransactions(options.clock, send);
@@ -173,7 +175,7 @@ export class ProxyCore implements ProxyActions {
   /** `send`, refusing a destination the other side's networks own (networks per interface). */
   #guard(send: Send): Send {
     return (target, bytes) => {
-      if (!crossesBoundary(this.networks, target.side, target.dest.host)) {
+      if (!this.#boundary.crosses(target.side, target.dest.host)) {
         return send(target, bytes);
       }
       this.counters.boundary++;
@@ -216,7 +218,7 @@ export class ProxyCore implements ProxyActions {
     // A source the other side owns cannot arrive here but by spoofing (over UDP): dropped too.
     if (
       (allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny) ||
-      crossesBoundary(this.networks, inbound.side, host)
+      this.#boundary.crosses(inbound.side, host)
     ) {
       this.counters.denied++;
       return;

@@ -41,6 +41,33 @@ export function ownerOf(networks: SideNetworks, host: string): Side | undefined 
   return undefined;
 }
 
+/** Answers kept per side and host: a process meets few peers, and asks for each per message. */
+const BOUNDARY_CACHE_SIZE = 4096;
+
+/**
+ * `crossesBoundary()` for every message in and out, remembered per side and host (parsing an
+ * address and comparing it with each network costs more than the rest of the check).
+ */
+export class Boundary {
+  readonly #networks: SideNetworks;
+  readonly #known = new Map<string, boolean>();
+
+  constructor(networks: SideNetworks) {
+    this.#networks = networks;
+  }
+
+  crosses(out: Side, host: string): boolean {
+    const key = `${out}|${host}`;
+    let crosses = this.#known.get(key);
+    if (crosses === undefined) {
+      crosses = crossesBoundary(this.#networks, out, host);
+      if (this.#known.size >= BOUNDARY_CACHE_SIZE) this.#known.clear();
+      this.#known.set(key, crosses);
+    }
+    return crosses;
+  }
+}
+
 /**
  * Sending to `host` by side `out` would cross into the other side: the other side owns the
  * address and `out` does not (an address both list stays reachable from both).

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { defaultConfig } from "../../../config/default.ts";
 import { parseCidr } from "../../../config/cidr.ts";
 import type { Cidr, Config } from "../../../config/config.ts";
-import { crossesBoundary, ownerOf, sideNetworks } from "../../../sbc/proxy/side_networks.ts";
+import {
+  Boundary,
+  crossesBoundary,
+  ownerOf,
+  sideNetworks,
+} from "../../../sbc/proxy/side_networks.ts";
 
 function cidr(text: string): Cidr {
   const parsed = parseCidr(text);
@@ -43,4 +48,16 @@ Deno.test("crossesBoundary() lets an address both sides list through either", ()
   const networks = sideNetworks(withNetworks(["10.0.0.0/8"], ["10.9.0.0/16"]));
   assert.equal(crossesBoundary(networks, "external", "10.9.1.1"), false);
   assert.equal(crossesBoundary(networks, "external", "10.8.1.1"), true);
+});
+
+Deno.test("Boundary answers as crossesBoundary() does, from its memory the second time", () => {
+  const networks = sideNetworks(withNetworks(["10.0.0.0/8"]));
+  const boundary = new Boundary(networks);
+  for (const host of ["10.1.2.3", "192.0.2.1", "127.0.2.012", "::ffff:10.0.0.1"]) {
+    for (const side of ["external", "internal"] as const) {
+      const expected = crossesBoundary(networks, side, host);
+      assert.equal(boundary.crosses(side, host), expected, `${side} ${host}`);
+      assert.equal(boundary.crosses(side, host), expected, `${side} ${host} again`);
+    }
+  }
 });
