@@ -361,8 +361,9 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
 export const INTERFACE_FLAGS: readonly { readonly letter: string; readonly doc: string }[] = [
   {
     letter: "a",
-    doc: "Asymmetric: this side's UAs send media from elsewhere than their SDP address, so " +
-      "never latch; always send to the SDP address.",
+    doc: "Asymmetric: this side's UAs send media from another port than their SDP names, so " +
+      "never latch; always send to the SDP address. Media is still accepted only from the " +
+      "party's SIP or SDP host (docs/security.md).",
   },
   {
     letter: "w",
@@ -371,8 +372,9 @@ export const INTERFACE_FLAGS: readonly { readonly letter: string; readonly doc: 
   },
   {
     letter: "r",
-    doc: "Trust the address in the SDP (rtpproxy's meaning). edgesbc always sends to the SDP " +
-      "address until latching, so it is accepted for compatibility and changes nothing.",
+    doc: "Trust the address in the SDP (rtpproxy's meaning): on the external side, send to it " +
+      "until latching instead of to the party's SIP source address. The internal side always " +
+      "trusts the SDP; so do `trusted` sources. Never an inside address from outside.",
   },
   {
     letter: "c",

@@ -4,13 +4,13 @@
  *
  * Supported letters and what edgesbc does with them:
  * - `a` the UA that sent this message does not do symmetric RTP: no latching for its side; the relay
- *   sends to the SDP address only and accepts packets from any source (rtpproxy: "asymmetric",
- *   implies `r`). Wins over `w` when both are given.
+ *   sends to the SDP address only and accepts packets from the party's hosts, any port
+ *   (rtpproxy: "asymmetric", implies `r`). Wins over `w` when both are given.
  * - `w` the UA does symmetric RTP: latch on its first packet (rtpproxy: "force symmetric"). This is
  *   the edgesbc default, so `w` only documents intent.
- * - `r` trust the address in the SDP. rtpproxy uses the SIP source address instead unless `r` is
- *   given; edgesbc always trusts the SDP and lets latching fix NAT (see DESIGN.md), so `r` is
- *   accepted and changes nothing.
+ * - `r` trust the address in the SDP. As rtpproxy, without `r` an outside party's media goes to its
+ *   SIP source address (with the SDP's port) until latching; the internal side and `trusted`
+ *   sources always use the SDP address (rtp/media_peer.ts).
  * - `c` also rewrite the session-level `c=` when every m= line has its own `c=`. (A session-level
  *   `c=` that some m= line relies on is always rewritten, with or without `c`.)
  * - `o` also rewrite the address in `o=`.
@@ -37,7 +37,7 @@ export interface MediaFlags {
   readonly asymmetric: boolean;
   /** `w` was given explicitly (symmetric is the default anyway). */
   readonly symmetric: boolean;
-  /** `r` (or `a`): trust the SDP address. Always the behaviour in edgesbc. */
+  /** `r` (or `a`): send to the SDP address, not the SIP source's (rtp/media_peer.ts). */
   readonly trustAddress: boolean;
   /** `c`: rewrite the session-level c= even when every m= line has its own. */
   readonly sessionConnection: boolean;
