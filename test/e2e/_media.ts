@@ -13,6 +13,8 @@ export interface SideOptions {
   advertise?: string;
   /** The side's `networks` (the inside's, for the boundary and topology hiding). */
   networks?: readonly string[];
+  /** `nat_ping` seconds (issue 11's NAT keepalives) */
+  natPing?: number;
 }
 
 export interface MediaConfigOptions {
@@ -23,6 +25,8 @@ export interface MediaConfigOptions {
   offerTimeout?: number;
   external?: SideOptions;
   internal?: SideOptions;
+  /** SIP over TCP too, on both interfaces */
+  tcp?: boolean;
 }
 
 /** The e2e topology of `sbcConfig()` with the media keys a test needs set. */
@@ -30,18 +34,24 @@ export function mediaConfig(ports: Ports, options: MediaConfigOptions = {}): str
   const side = (o: SideOptions | undefined) =>
     (o?.flags !== undefined ? `flags = "${o.flags}"\n` : "") +
     (o?.advertise !== undefined ? `advertise = "${o.advertise}"\n` : "") +
-    (o?.networks !== undefined ? `networks = ${JSON.stringify(o.networks)}\n` : "");
+    (o?.networks !== undefined ? `networks = ${JSON.stringify(o.networks)}\n` : "") +
+    (o?.natPing !== undefined ? `nat_ping = ${o.natPing}\n` : "");
+  const sip = (host: string) =>
+    JSON.stringify([
+      `udp:${host}:${ports.sbc}`,
+      ...(options.tcp ? [`tcp:${host}:${ports.sbc}`] : []),
+    ]);
   const [min, max] = options.mediaRange ?? ports.mediaRange;
   const optional = (key: string, value: number | undefined) =>
     value === undefined ? "" : `${key} = ${value}\n`;
   return `[interfaces.external]
 role = "external"
-sip = ["udp:${ADDRESS.external}:${ports.sbc}"]
+sip = ${sip(ADDRESS.external)}
 media = "${ADDRESS.external}"
 ${side(options.external)}
 [interfaces.internal]
 role = "internal"
-sip = ["udp:${ADDRESS.internal}:${ports.sbc}"]
+sip = ${sip(ADDRESS.internal)}
 media = "${ADDRESS.internal}"
 ${side(options.internal)}
 [media]

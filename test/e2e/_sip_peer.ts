@@ -11,6 +11,9 @@ import { getHeaderValues, parseMessage } from "../../sbc/message/message.ts";
 import { type SipMessage } from "../../sbc/message/sip_message.ts";
 import { parseNameAddr } from "../../sbc/message/header_codecs.ts";
 import { parseUri } from "../../sbc/message/uri.ts";
+import { StreamFramer } from "../../sbc/transport/tcp_framing.ts";
+import { createConnection, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 
 export interface SipAddress {
   host: string;
@@ -26,55 +29,57 @@ export interface Inbound {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");
 
-/** A UDP SIP endpoint: sends texts, queues what arrives, hands out messages on request. */
-export class SipEndpoint {
-  readonly host: string;
-  readonly port: number;
+/** How a test's SIP party is reached, as written in its Via and Contact. */
+export type SipTransportName = "UDP" | "TCP" | "TLS";
+
+export interface EndpointOptions {
+  /**
+   * The address the party writes in its Via, Contact and From, as a phone behind NAT writes its
+   * private one; default where it really is.
+   */
+  advertised?: SipAddress;
+}
+
+/**
+ * What every test SIP party shares, whatever carries its messages: a queue of what arrived, handed
+ * out on request, and the address it writes in its own headers.
+ */
+export abstract class SipParty {
+  abstract readonly host: string;
+  abstract readonly port: number;
+  abstract readonly transport: SipTransportName;
   /** everything received, in order, for assertion messages */
   readonly log: Inbound[] = [];
-  /**
-   * Destination addresses rewritten on send, as a 1:1 NAT in front of the SBC would: the SBC
-   * advertises the public address and packets for it reach the private one.
-   */
-  readonly nat = new Map<string, string>();
   readonly #queue: Inbound[] = [];
-  readonly #conn: Deno.DatagramConn;
-  readonly #loop: Promise<void>;
   #arrival: (() => void) | undefined;
+  readonly #advertised: SipAddress | undefined;
 
-  constructor(host: string, port: number) {
-    this.#conn = Deno.listenDatagram({ transport: "udp", hostname: host, port });
-    this.host = host;
-    this.port = (this.#conn.addr as Deno.NetAddr).port;
-    this.#loop = this.#receive();
+  constructor(options: EndpointOptions) {
+    this.#advertised = options.advertised;
   }
 
-  async #receive(): Promise<void> {
-    for (;;) {
-      let data: Uint8Array;
-      let addr: Deno.NetAddr;
-      try {
-        const [bytes, from] = await this.#conn.receive();
-        data = bytes;
-        addr = from as Deno.NetAddr;
-      } catch {
-        return; // closed
-      }
-      const parsed = parseMessage(decoder.decode(data));
-      if (!parsed.ok) continue; // keepalives, garbage
-      const inbound = { msg: parsed.value, from: { host: addr.hostname, port: addr.port } };
-      this.log.push(inbound);
-      this.#queue.push(inbound);
-      this.#arrival?.();
-    }
+  /** Where the party says it is (Via, Contact, From). */
+  get advertised(): SipAddress {
+    return this.#advertised ?? { host: this.host, port: this.port };
   }
 
-  async send(text: string, to: SipAddress): Promise<void> {
-    await this.#conn.send(encoder.encode(text), {
-      transport: "udp",
-      hostname: this.nat.get(to.host) ?? to.host,
-      port: to.port,
-    });
+  /** Its Contact URI, with `;transport=` unless UDP. */
+  get contactUri(): string {
+    const { host, port } = this.advertised;
+    const t = this.transport === "UDP" ? "" : `;transport=${this.transport.toLowerCase()}`;
+    return `sip:${host}:${port}${t}`;
+  }
+
+  abstract send(text: string, to: SipAddress): Promise<void>;
+  abstract close(): Promise<void>;
+
+  protected accept(data: Uint8Array, from: SipAddress): void {
+    const parsed = parseMessage(decoder.decode(data));
+    if (!parsed.ok) return; // keepalives, garbage
+    const inbound = { msg: parsed.value, from };
+    this.log.push(inbound);
+    this.#queue.push(inbound);
+    this.#arrival?.();
   }
 
   /** Takes the first queued (or next arriving) message that `predicate` accepts. */
@@ -107,6 +112,52 @@ export class SipEndpoint {
     }
   }
 
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** A UDP SIP endpoint: sends texts, queues what arrives, hands out messages on request. */
+export class SipEndpoint extends SipParty {
+  readonly host: string;
+  readonly port: number;
+  readonly transport = "UDP";
+  /**
+   * Destination addresses rewritten on send, as a 1:1 NAT in front of the SBC would: the SBC
+   * advertises the public address and packets for it reach the private one.
+   */
+  readonly nat = new Map<string, string>();
+  readonly #conn: Deno.DatagramConn;
+  readonly #loop: Promise<void>;
+
+  constructor(host: string, port: number, options: EndpointOptions = {}) {
+    super(options);
+    this.#conn = Deno.listenDatagram({ transport: "udp", hostname: host, port });
+    this.host = host;
+    this.port = (this.#conn.addr as Deno.NetAddr).port;
+    this.#loop = this.#receive();
+  }
+
+  async #receive(): Promise<void> {
+    for (;;) {
+      try {
+        const [bytes, from] = await this.#conn.receive();
+        const addr = from as Deno.NetAddr;
+        this.accept(bytes, { host: addr.hostname, port: addr.port });
+      } catch {
+        return; // closed
+      }
+    }
+  }
+
+  async send(text: string, to: SipAddress): Promise<void> {
+    await this.#conn.send(encoder.encode(text), {
+      transport: "udp",
+      hostname: this.nat.get(to.host) ?? to.host,
+      port: to.port,
+    });
+  }
+
   async close(): Promise<void> {
     try {
       this.#conn.close();
@@ -115,9 +166,76 @@ export class SipEndpoint {
     }
     await this.#loop;
   }
+}
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+/**
+ * A SIP party on one TCP or TLS connection it opened to the SBC (node:net, so it can choose its
+ * source address as a phone on another host would): every message goes over it, whatever `to`.
+ */
+export class SipStreamEndpoint extends SipParty {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: SipTransportName;
+  readonly #socket: Socket;
+  readonly #closed: Promise<void>;
+
+  private constructor(socket: Socket, transport: SipTransportName, options: EndpointOptions) {
+    super(options);
+    this.#socket = socket;
+    this.transport = transport;
+    this.host = socket.localAddress ?? "";
+    this.port = socket.localPort ?? 0;
+    const framer = new StreamFramer();
+    const from = { host: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    socket.on("data", (chunk: Uint8Array) => {
+      for (const item of framer.push(chunk)) if (item.ok) this.accept(item.message, from);
+    });
+    this.#closed = new Promise((resolve) => socket.on("close", () => resolve()));
+    socket.on("error", () => {}); // "close" follows
+  }
+
+  /** Connects from `local` (a host) to the SBC at `to`; TLS when `tls` is given. */
+  static async connect(
+    local: string,
+    to: SipAddress,
+    options: EndpointOptions & { tls?: { ca: string; cert?: string; key?: string } } = {},
+  ): Promise<SipStreamEndpoint> {
+    const plain = createConnection({ host: to.host, port: to.port, localAddress: local });
+    await new Promise<void>((resolve, reject) => {
+      plain.once("connect", resolve);
+      plain.once("error", reject);
+    });
+    if (!options.tls) return new SipStreamEndpoint(plain, "TCP", options);
+    const { ca, cert, key } = options.tls;
+    const secure = tlsConnect({
+      socket: plain,
+      ca: await Deno.readTextFile(ca),
+      ...(cert && key
+        ? { cert: await Deno.readTextFile(cert), key: await Deno.readTextFile(key) }
+        : {}),
+      checkServerIdentity: () => undefined, // the CA is the test's own; the SAN is an IP
+    });
+    await new Promise<void>((resolve, reject) => {
+      secure.once("secureConnect", resolve);
+      secure.once("error", reject);
+    });
+    return new SipStreamEndpoint(secure, "TLS", options);
+  }
+
+  send(text: string, _to: SipAddress): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.#socket.write(encoder.encode(text), (err) => err ? reject(err) : resolve())
+    );
+  }
+
+  /** Resolves once the SBC closed the connection (or it was closed here). */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  async close(): Promise<void> {
+    this.#socket.destroy();
+    await this.#closed;
   }
 }
 
@@ -165,6 +283,19 @@ function tagOf(value: string): string | undefined {
   return /;tag=([^;]+)/.exec(value)?.[1];
 }
 
+function hostPort(a: SipAddress): string {
+  return `${a.host}:${a.port}`;
+}
+
+/** A fresh top Via for a request from `endpoint`; `rport` when it is behind NAT (RFC 3581). */
+function viaOf(endpoint: SipParty): string {
+  const { host, port } = endpoint.advertised;
+  const nat = host !== endpoint.host || port !== endpoint.port;
+  return `Via: SIP/2.0/${endpoint.transport} ${host}:${port};branch=z9hG4bK-${id()}${
+    nat ? ";rport" : ""
+  }`;
+}
+
 function id(): string {
   return crypto.randomUUID().replaceAll("-", "").slice(0, 16);
 }
@@ -182,7 +313,7 @@ function withBody(lines: string[], body: string | undefined): string {
 
 /** One side's view of a dialog (RFC 3261 §12), plus the endpoint that speaks for it. */
 export interface Dialog {
-  endpoint: SipEndpoint;
+  endpoint: SipParty;
   callId: string;
   localUri: string;
   localTag: string;
@@ -210,7 +341,7 @@ export interface SentRequest {
 
 /** Sends a response to `request` towards its top Via (RFC 3261 §18.2.2; rport not needed here). */
 export async function respond(
-  endpoint: SipEndpoint,
+  endpoint: SipParty,
   request: SipMessage,
   status: number,
   reason: string,
@@ -232,7 +363,7 @@ export async function respond(
     `To: ${request.toTag === undefined && options.toTag ? `${to};tag=${options.toTag}` : to}`,
     `Call-ID: ${request.callId}`,
     `CSeq: ${request.cseq.seq} ${request.cseq.method}`,
-    ...(dialogForming ? [`Contact: <sip:${endpoint.host}:${endpoint.port}>`] : []),
+    ...(dialogForming ? [`Contact: <${endpoint.contactUri}>`] : []),
   ];
   const top = request.vias[0];
   if (!top) throw new Error(`${startLine(request)} has no Via`);
@@ -243,7 +374,7 @@ export async function respond(
 }
 
 function requestText(
-  endpoint: SipEndpoint,
+  endpoint: SipParty,
   r: Omit<SentRequest, "text" | "dest">,
   body: string | undefined,
 ): string {
@@ -255,7 +386,7 @@ function requestText(
     `To: ${r.to}`,
     `Call-ID: ${r.callId}`,
     `CSeq: ${r.cseq} ${r.method}`,
-    `Contact: <sip:${endpoint.host}:${endpoint.port}>`,
+    `Contact: <${endpoint.contactUri}>`,
     "Max-Forwards: 70",
   ], body);
 }
@@ -266,20 +397,21 @@ function requestText(
  * No `body`: a late offer (the SDP offer comes in the 2xx, the answer in the ACK).
  */
 export async function sendInvite(
-  endpoint: SipEndpoint,
+  endpoint: SipParty,
   sbc: SipAddress,
   body: string | undefined,
   uri = `sip:service@${sbc.host}:${sbc.port}`,
+  routes: string[] = [],
 ): Promise<SentRequest> {
   const r = {
     method: "INVITE",
     uri,
-    via: `Via: SIP/2.0/UDP ${endpoint.host}:${endpoint.port};branch=z9hG4bK-${id()}`,
-    from: `<sip:caller@${endpoint.host}:${endpoint.port}>;tag=${id()}`,
+    via: viaOf(endpoint),
+    from: `<sip:caller@${hostPort(endpoint.advertised)}>;tag=${id()}`,
     to: `<${uri}>`,
-    callId: `${id()}@${endpoint.host}`,
+    callId: `${id()}@${endpoint.advertised.host}`,
     cseq: 1,
-    routes: [],
+    routes,
   };
   const text = requestText(endpoint, r, body);
   await endpoint.send(text, sbc);
@@ -287,11 +419,11 @@ export async function sendInvite(
 }
 
 /** The caller's dialog from the 2xx to its INVITE (route set is the reversed Record-Route). */
-export function callerDialog(endpoint: SipEndpoint, invite: SentRequest, ok: SipMessage): Dialog {
+export function callerDialog(endpoint: SipParty, invite: SentRequest, ok: SipMessage): Dialog {
   return {
     endpoint,
     callId: invite.callId,
-    localUri: `sip:caller@${endpoint.host}:${endpoint.port}`,
+    localUri: `sip:caller@${hostPort(endpoint.advertised)}`,
     localTag: /;tag=([^;]+)/.exec(invite.from)![1]!,
     remoteUri: nameAddrUri(header(ok, "to")),
     remoteTag: ok.toTag ?? "",
@@ -302,7 +434,7 @@ export function callerDialog(endpoint: SipEndpoint, invite: SentRequest, ok: Sip
 }
 
 /** The callee's dialog from the INVITE it received and the tag it answered with. */
-export function calleeDialog(endpoint: SipEndpoint, invite: SipMessage, localTag: string): Dialog {
+export function calleeDialog(endpoint: SipParty, invite: SipMessage, localTag: string): Dialog {
   return {
     endpoint,
     callId: invite.callId,
@@ -327,7 +459,7 @@ export async function sendInDialog(
   const r = {
     method,
     uri: dialog.remoteTarget,
-    via: `Via: SIP/2.0/UDP ${endpoint.host}:${endpoint.port};branch=z9hG4bK-${id()}`,
+    via: viaOf(endpoint),
     from: `<${dialog.localUri}>;tag=${dialog.localTag}`,
     to: `<${dialog.remoteUri}>;tag=${dialog.remoteTag}`,
     callId: dialog.callId,
@@ -343,7 +475,7 @@ export async function sendInDialog(
 
 /** The hop-by-hop ACK for a non-2xx final response (RFC 3261 §17.1.1.3). */
 export async function ackFailure(
-  endpoint: SipEndpoint,
+  endpoint: SipParty,
   request: SentRequest,
   response: SipMessage,
 ): Promise<void> {
@@ -356,7 +488,7 @@ export async function ackFailure(
 }
 
 /** CANCEL for a pending INVITE: same Request-URI, Via branch and route (RFC 3261 §9.1). */
-export async function sendCancel(endpoint: SipEndpoint, invite: SentRequest): Promise<void> {
+export async function sendCancel(endpoint: SipParty, invite: SentRequest): Promise<void> {
   await endpoint.send(
     requestText(endpoint, { ...invite, method: "CANCEL" }, undefined),
     invite.dest,
@@ -378,14 +510,15 @@ export interface Call {
  * with `answer` and the caller ACKs; resolves once the ACK reached the callee.
  */
 export async function establishCall(
-  caller: SipEndpoint,
-  callee: SipEndpoint,
+  caller: SipParty,
+  callee: SipParty,
   sbc: SipAddress,
   offer: string,
   answer: string,
   uri?: string,
+  routes?: string[],
 ): Promise<Call> {
-  const invite = await sendInvite(caller, sbc, offer, uri);
+  const invite = await sendInvite(caller, sbc, offer, uri, routes);
   const atCallee = await callee.expect(
     // By From tag: topology hiding may show the callee another Call-ID.
     (m) => isRequest("INVITE", 1)(m) && m.fromTag === tagOf(invite.from),
@@ -452,6 +585,44 @@ export async function reInvite(
     offerAtFar: atFar.msg.body,
     answerAtNear: final.msg.status < 300 ? final.msg.body : "",
   };
+}
+
+/**
+ * REGISTERs `user` at the SBC (Contact: the party's advertised address); resolves with the
+ * request as the registrar (`pbx`) received it, after the registrar answered 200 with `expires`.
+ */
+export async function register(
+  phone: SipParty,
+  sbc: SipAddress,
+  pbx: SipParty,
+  user: string,
+  expires = 60,
+): Promise<SipMessage> {
+  const callId = `${id()}@${phone.advertised.host}`;
+  await phone.send(
+    [
+      `REGISTER sip:${sbc.host} SIP/2.0`,
+      viaOf(phone),
+      "Max-Forwards: 70",
+      `From: <sip:${user}@${sbc.host}>;tag=${id()}`,
+      `To: <sip:${user}@${sbc.host}>`,
+      `Call-ID: ${callId}`,
+      "CSeq: 1 REGISTER",
+      `Contact: <${phone.contactUri.replace("sip:", `sip:${user}@`)}>`,
+      `Expires: ${expires}`,
+      "Content-Length: 0",
+      "",
+      "",
+    ].join("\r\n"),
+    sbc,
+  );
+  const atPbx = await pbx.expect(
+    (m) => isRequest("REGISTER")(m) && m.callId === callId,
+    `${user}'s REGISTER`,
+  );
+  await respond(pbx, atPbx.msg, 200, "OK");
+  await phone.expect((m) => isResponse("REGISTER", 1, 200)(m) && m.callId === callId, "200");
+  return atPbx.msg;
 }
 
 /** `near` sends BYE, `far` answers 200. */

@@ -9,10 +9,7 @@ import { isRequest, respond, SipEndpoint } from "./_sip_peer.ts";
 
 Deno.test("a phone registered from behind NAT gets keepalive OPTIONS; one on its own address does not", async () => {
   const ports = usingPorts(71);
-  const configToml = mediaConfig(ports).replace(
-    'media = "127.0.1.1"',
-    'media = "127.0.1.1"\nnat_ping = 1',
-  );
+  const configToml = mediaConfig(ports, { external: { natPing: 1 } });
   await withSbc({ ports, configToml }, async () => {
     await using natted = new SipEndpoint(ADDRESS.phone, ports.phone);
     await using direct = new SipEndpoint("127.0.1.11", 0);
