@@ -12,7 +12,7 @@ export interface Cidr {
 export const SIDE = { external: "external", internal: "internal" } as const;
 export type Side = typeof SIDE[keyof typeof SIDE];
 
-export const SIP_PROTO = { udp: "udp", tcp: "tcp" } as const;
+export const SIP_PROTO = { udp: "udp", tcp: "tcp", tls: "tls" } as const;
 export type SipProto = typeof SIP_PROTO[keyof typeof SIP_PROTO];
 
 /** A Kamailio-style socket address: `udp:127.0.1.1:5060`. `host` may be a name (PBX only). */
@@ -50,6 +50,22 @@ export interface InterfaceConfig {
   readonly serverHeader: string | undefined;
   /** Seconds between keepalives to NATed registered phones; 0 = off. */
   readonly natPing: number;
+  /** Certificates for this side's `tls:` sockets and its outgoing TLS connections. */
+  readonly tls: TlsConfig | undefined;
+}
+
+export const TLS_VERSION = { "1.2": "1.2", "1.3": "1.3" } as const;
+export type TlsVersion = typeof TLS_VERSION[keyof typeof TLS_VERSION];
+
+/** `[interfaces.<name>.tls]`: PEM file paths, as configured (config/tls_files.ts reads them). */
+export interface TlsConfig {
+  readonly cert: string;
+  readonly key: string;
+  readonly minVersion: TlsVersion;
+  /** CA certificates that verify peers (clients with `verifyClient`, servers we connect to). */
+  readonly ca: string | undefined;
+  /** Mutual TLS: a client without a certificate signed by `ca` is refused. */
+  readonly verifyClient: boolean;
 }
 
 export interface MediaConfig {

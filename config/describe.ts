@@ -74,6 +74,22 @@ function describeInterface(iface: InterfaceConfig): string[] {
       ? "# server_header not set: Server and User-Agent are removed when hiding"
       : `server_header = ${quote(iface.serverHeader)}`,
     `nat_ping = ${iface.natPing}`,
+    ...describeTls(iface),
+  ];
+}
+
+function describeTls({ name, tls }: InterfaceConfig): string[] {
+  if (tls === undefined) return [];
+  return [
+    "",
+    `[interfaces.${name}.tls]`,
+    `cert = ${quote(tls.cert)}`,
+    `key = ${quote(tls.key)}`,
+    `min_version = ${quote(tls.minVersion)}`,
+    tls.ca === undefined
+      ? "# ca not set: servers verified by the system's CAs"
+      : `ca = ${quote(tls.ca)}`,
+    `verify_client = ${tls.verifyClient}`,
   ];
 }
 

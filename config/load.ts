@@ -13,7 +13,11 @@ import {
   type InterfaceConfig,
   SIDE,
   type Side,
+  SIP_PROTO,
   type SocketAddress,
+  TLS_VERSION,
+  type TlsConfig,
+  type TlsVersion,
 } from "./config.ts";
 import { checkValue, describeFound, expectedValue } from "./_check_value.ts";
 import {
@@ -25,6 +29,7 @@ import {
 } from "./schema.ts";
 import { formatHostPort, formatSocketAddress } from "./socket_address.ts";
 import { indexTomlLines, lineOf, type TomlPath } from "./_toml_position.ts";
+import { readTlsFiles } from "./tls_files.ts";
 
 /** Stable codes for every way a config can be refused; tests and callers match on these. */
 export const CONFIG_ERROR_CODE = {
@@ -42,6 +47,7 @@ export const CONFIG_ERROR_CODE = {
   duplicateSocket: "CONFIG_DUPLICATE_SOCKET",
   duplicateMedia: "CONFIG_DUPLICATE_MEDIA",
   pbxLoop: "CONFIG_PBX_LOOP",
+  badTls: "CONFIG_BAD_TLS",
 } as const;
 export type ConfigErrorCode = typeof CONFIG_ERROR_CODE[keyof typeof CONFIG_ERROR_CODE];
 
@@ -144,6 +150,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       get(["interfaces", name, "role"]) === SIDE.external,
     serverHeader: get(["interfaces", name, "server_header"]) as string | undefined,
     natPing: get(["interfaces", name, "nat_ping"]) as number,
+    tls: tlsConfig(name, get, fail, (path) => relativeTo(path, options.baseDir)),
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
   const internal = pickRole(interfaces, SIDE.internal, fail);
@@ -191,6 +198,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
     },
   };
   checkSockets(interfaces, pbx, fail);
+  checkTlsSockets(interfaces, fail);
   checkAdmin(config, fail);
   checkMedia(interfaces, fail);
   return config;
@@ -213,7 +221,21 @@ export async function loadConfigFile(path: string): Promise<Config> {
       line: 0,
     });
   }
-  return loadConfig(text, path, { baseDir: dirname(resolve(path)) });
+  const config = loadConfig(text, path, { baseDir: dirname(resolve(path)) });
+  // Certificates are files of their own: a config that passes must mean they load.
+  for (const iface of [config.external, config.internal]) {
+    if (iface.tls === undefined) continue;
+    const read = await readTlsFiles(iface.tls);
+    if (!read.ok) {
+      const where = ["interfaces", iface.name, "tls", read.key];
+      throw new ConfigError(`${formatPath(where)}: ${read.error}`, {
+        code: CONFIG_ERROR_CODE.badTls,
+        file: path,
+        line: lineOf(indexTomlLines(text), where),
+      });
+    }
+  }
+  return config;
 }
 
 type Fail = (code: ConfigErrorCode, path: TomlPath, message: string) => never;
@@ -311,6 +333,57 @@ function relativeTo(path: string | undefined, baseDir: string | undefined): stri
   return path === undefined || baseDir === undefined || isAbsolute(path)
     ? path
     : join(baseDir, path);
+}
+
+/** `[interfaces.<name>.tls]`, when the table is there; its keys checked against each other. */
+function tlsConfig(
+  name: string,
+  get: (path: readonly string[]) => unknown,
+  fail: Fail,
+  file: (path: string | undefined) => string | undefined,
+): TlsConfig | undefined {
+  const key = (k: string) => ["interfaces", name, "tls", k];
+  const cert = file(get(key("cert")) as string | undefined);
+  const keyFile = file(get(key("key")) as string | undefined);
+  const ca = file(get(key("ca")) as string | undefined);
+  const verifyClient = get(key("verify_client")) as boolean;
+  const minVersion = get(key("min_version")) as string;
+  if (!Object.hasOwn(TLS_VERSION, minVersion)) {
+    fail(CONFIG_ERROR_CODE.badValue, key("min_version"), `"${minVersion}": use "1.2" or "1.3"`);
+  }
+  if (cert === undefined && keyFile === undefined && ca === undefined && !verifyClient) {
+    return undefined;
+  }
+  if (cert === undefined || keyFile === undefined) {
+    const missing = cert === undefined ? "cert" : "key";
+    return fail(
+      CONFIG_ERROR_CODE.missingKey,
+      ["interfaces", name, "tls"],
+      `${missing} is missing: TLS needs both cert and key (PEM files)`,
+    );
+  }
+  if (verifyClient && ca === undefined) {
+    fail(
+      CONFIG_ERROR_CODE.missingKey,
+      key("verify_client"),
+      "verify_client needs ca: the CA certificates client certificates are checked against",
+    );
+  }
+  return { cert, key: keyFile, minVersion: minVersion as TlsVersion, ca, verifyClient };
+}
+
+// A tls: socket without certificates could not complete a single handshake.
+function checkTlsSockets(interfaces: readonly InterfaceConfig[], fail: Fail): void {
+  for (const iface of interfaces) {
+    const index = iface.sip.findIndex((s) => s.proto === SIP_PROTO.tls);
+    if (index >= 0 && iface.tls === undefined) {
+      fail(
+        CONFIG_ERROR_CODE.missingKey,
+        ["interfaces", iface.name, "sip", index],
+        `a tls: socket needs [interfaces.${iface.name}.tls] with cert and key (PEM files)`,
+      );
+    }
+  }
 }
 
 // An admin API without a token answers anyone who reaches it: only where no outsider can.

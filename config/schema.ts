@@ -64,9 +64,10 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     type: VALUE_TYPE.socketAddressList,
     required: true,
     example: `["udp:127.0.1.1:5060", "tcp:127.0.1.1:5060"]`,
-    doc: "SIP listen sockets in Kamailio `listen` syntax `proto:ip:port`: proto udp or tcp " +
-      "(default udp), port default 5060, IPv6 in brackets (`udp:[::1]:5060`). IP addresses only. " +
-      "No socket may appear twice across interfaces.",
+    doc: "SIP listen sockets in Kamailio `listen` syntax `proto:ip:port`: proto udp, tcp or " +
+      "tls (default udp; tls needs `[interfaces.<name>.tls]`), port default 5060 (5061 for " +
+      "tls), IPv6 in brackets (`udp:[::1]:5060`). IP addresses only. No socket may appear twice " +
+      "across interfaces.",
   },
   {
     key: "interfaces.<name>.media",
@@ -161,6 +162,49 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "interface (their Contact names another address than their SIP comes from): an OPTIONS " +
       "over UDP, a CRLF pair over TCP (RFC 5626). A binding is forgotten when its registration " +
       "expires or three pings go unanswered. 0 turns it off.",
+  },
+  {
+    key: "interfaces.<name>.tls.cert",
+    type: VALUE_TYPE.path,
+    required: false,
+    example: `"/etc/edgesbc/tls/sbc.pem"`,
+    doc: "PEM certificate (chain) this interface presents on its `tls:` sockets, and as a " +
+      "client certificate on TLS connections it opens. Required with a `tls:` socket; `check` " +
+      "refuses a file it cannot read, that is not a certificate, or that has expired or is not " +
+      "yet valid. SIGHUP re-reads it without dropping calls or connections.",
+  },
+  {
+    key: "interfaces.<name>.tls.key",
+    type: VALUE_TYPE.path,
+    required: false,
+    example: `"/etc/edgesbc/tls/sbc.key"`,
+    doc: "PEM private key of `cert`; `check` refuses one that does not match the certificate.",
+  },
+  {
+    key: "interfaces.<name>.tls.min_version",
+    type: VALUE_TYPE.string,
+    required: false,
+    default: "1.2",
+    example: `"1.3"`,
+    doc: `Lowest TLS version accepted and offered: "1.2" or "1.3".`,
+  },
+  {
+    key: "interfaces.<name>.tls.ca",
+    type: VALUE_TYPE.path,
+    required: false,
+    example: `"/etc/edgesbc/tls/carriers-ca.pem"`,
+    doc: "PEM CA certificates that verify client certificates (with `verify_client`) and the " +
+      "servers this interface connects to over TLS. Absent: servers are verified against the " +
+      "system's CAs.",
+  },
+  {
+    key: "interfaces.<name>.tls.verify_client",
+    type: VALUE_TYPE.boolean,
+    required: false,
+    default: false,
+    example: "true",
+    doc: "Mutual TLS: a client must present a certificate signed by `ca`, or the handshake " +
+      "fails. For carriers that require it.",
   },
   {
     key: "media.ports",

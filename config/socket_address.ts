@@ -7,8 +7,9 @@
 
 import { SIP_PROTO, type SipProto, type SocketAddress } from "./config.ts";
 
-/** RFC 3261 §19.1.2: 5060 when a SIP URI names no port. */
+/** RFC 3261 §19.1.2: 5060 when a SIP URI names no port, 5061 over TLS. */
 export const DEFAULT_SIP_PORT = 5060;
+export const DEFAULT_SIPS_PORT = 5061;
 
 /** Either a value or a detail string saying what is wrong. */
 export type AddressResult<T> =
@@ -25,7 +26,8 @@ export interface ParseSocketAddressOptions {
 const KAMAILIO_PROTOS = ["udp", "tcp", "tls", "sctp", "ws", "wss"];
 
 /**
- * Parse a socket address in Kamailio listen syntax; proto defaults to udp and port to 5060.
+ * Parse a socket address in Kamailio listen syntax; proto defaults to udp and port to 5060
+ * (5061 for tls).
  *
  * @example
  * ```ts
@@ -45,14 +47,15 @@ export function parseSocketAddress(
   if (colon > 0 && !rest.startsWith("[")) {
     const prefix = rest.slice(0, colon).toLowerCase();
     if (KAMAILIO_PROTOS.includes(prefix)) {
-      if (prefix !== SIP_PROTO.udp && prefix !== SIP_PROTO.tcp) {
-        return fail(`proto "${prefix}" is not supported: use udp or tcp`);
+      if (prefix !== SIP_PROTO.udp && prefix !== SIP_PROTO.tcp && prefix !== SIP_PROTO.tls) {
+        return fail(`proto "${prefix}" is not supported: use udp, tcp or tls`);
       }
       proto = prefix;
       rest = rest.slice(colon + 1);
     }
   }
-  const hostPort = parseHostPort(rest, { defaultPort: DEFAULT_SIP_PORT, ...options });
+  const defaultPort = proto === SIP_PROTO.tls ? DEFAULT_SIPS_PORT : DEFAULT_SIP_PORT;
+  const hostPort = parseHostPort(rest, { defaultPort, ...options });
   if (!hostPort.ok) return hostPort;
   return { ok: true, value: { proto, ...hostPort.value } };
 }

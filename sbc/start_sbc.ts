@@ -3,7 +3,8 @@
  * and handles signals. The only place that owns process-wide resources.
  */
 import { getLogger } from "@logtape/logtape";
-import type { Config } from "../config/config.ts";
+import { type Config, SIDE, type Side } from "../config/config.ts";
+import { readTlsFiles, type TlsMaterial } from "../config/tls_files.ts";
 import { MediaRelay } from "../rtp/relay.ts";
 import { AdminServer, type AdminSource } from "./admin/admin_server.ts";
 import { renderMetrics } from "./admin/metrics.ts";
@@ -65,11 +66,30 @@ function mediaPorts(config: Config): readonly [number, number] {
   return ports;
 }
 
+/** Each side's TLS certificates, read and checked; throws naming the file that is wrong. */
+async function readTls(config: Config): Promise<Partial<Record<Side, TlsMaterial>>> {
+  const material: Partial<Record<Side, TlsMaterial>> = {};
+  for (const side of [SIDE.external, SIDE.internal]) {
+    const tls = config[side].tls;
+    if (tls === undefined) continue;
+    const read = await readTlsFiles(tls);
+    if (!read.ok) throw new Error(`interfaces.${config[side].name}.tls.${read.key}: ${read.error}`);
+    material[side] = read.value;
+    log.info("TLS certificate {file} for {side}, valid until {until}", {
+      file: tls.cert,
+      side,
+      until: read.value.validTo.toISOString(),
+    });
+  }
+  return material;
+}
+
 /**
- * Binds every socket and starts serving; throws when a socket cannot be bound or the configured
- * routing script does not load (startup only).
+ * Binds every socket and starts serving; throws when a socket cannot be bound, a TLS file is
+ * wrong or the configured routing script does not load (startup only).
  */
 export async function startSbc(config: Config): Promise<Sbc> {
+  const tls = await readTls(config);
   // One time source for the process: SIP timers and the media sweep.
   const wheel = new TimerWheel();
   const networks = sideNetworks(config);
@@ -108,6 +128,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
     // The PBX's side and a carrier's trusted proxies may hold as many connections as they need.
     exempt: (host) =>
       inNetworks(host, networks.internal) || inNetworks(host, config.external.trusted),
+    tls,
   });
   const core = new ProxyCore({
     config,
@@ -126,7 +147,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
     }
   }
   try {
-    transport.start((inbound) => core.receive(inbound));
+    await transport.start((inbound) => core.receive(inbound));
   } catch (err) {
     relay.close();
     core.close();
@@ -135,11 +156,19 @@ export async function startSbc(config: Config): Promise<Sbc> {
     throw err;
   }
   const reload = async () => {
-    if (!script) return { ok: false, message: "No routing script is configured" };
-    const result = await applyScript(core, script);
-    // The old script keeps routing; the operator needs to know why the new one did not load.
-    if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
-    return result;
+    const results = [];
+    if (tls.external || tls.internal) results.push(await reloadTls(config, transport));
+    if (script) {
+      const result = await applyScript(core, script);
+      // The old script keeps routing; the operator needs to know why the new one did not load.
+      if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
+      results.push(result);
+    }
+    if (results.length === 0) return { ok: false, message: "No routing script is configured" };
+    return {
+      ok: results.every((r) => r.ok),
+      message: results.map((r) => r.message).join("; "),
+    };
   };
   const t = transport;
   const source: AdminSource = {
@@ -197,6 +226,28 @@ export async function startSbc(config: Config): Promise<Sbc> {
       await admin?.close();
     },
   };
+}
+
+/**
+ * Re-reads every side's certificates; new handshakes use them, connections up keep theirs. A
+ * file that fails its checks leaves that side's certificates as they were.
+ */
+async function reloadTls(
+  config: Config,
+  transport: Transport,
+): Promise<{ ok: boolean; message: string }> {
+  try {
+    const material = await readTls(config);
+    for (const side of [SIDE.external, SIDE.internal]) {
+      const m = material[side];
+      if (m) transport.setTls(side, m);
+    }
+    return { ok: true, message: "TLS certificates reloaded" };
+  } catch (err) {
+    const message = `TLS certificates not reloaded: ${err instanceof Error ? err.message : err}`;
+    log.error("{message}", { message });
+    return { ok: false, message };
+  }
 }
 
 /** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */

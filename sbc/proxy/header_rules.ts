@@ -12,6 +12,7 @@ import { parseUri } from "../message/uri.ts";
 import { reasonPhrase } from "../message/response.ts";
 import type { Target } from "./context.ts";
 import type { Peer } from "../transport/peer.ts";
+import { protoNamed, transportParam } from "../transport/transport_name.ts";
 import type { Inbound, SendTarget } from "../transport/transport.ts";
 import { MAGIC_COOKIE } from "../transaction/transaction.ts";
 
@@ -65,7 +66,8 @@ export function untrustedIdentityEdits(msg: SipMessage): Edit[] {
 
 /** Where answers to a request go (RFC 3261 §18.2.2, RFC 3581 §4): source IP, rport or Via port. */
 export function replyAddress(via: Via | undefined, source: Peer, proto: SipProto): Peer {
-  if (!via || proto === "tcp") return source;
+  // Over TCP and TLS the answer goes back on the connection, to where it comes from.
+  if (!via || proto !== "udp") return source;
   const port = "rport" in via.params ? source.port : via.port ?? 5060;
   return { host: source.host, port };
 }
@@ -74,8 +76,11 @@ export function replyAddress(via: Via | undefined, source: Peer, proto: SipProto
 export function viaAddress(via: Via): { peer: Peer; proto: SipProto } {
   const rport = via.params.rport ? Number(via.params.rport) : undefined;
   return {
-    peer: { host: via.params.received || via.host, port: rport || via.port || 5060 },
-    proto: via.transport === "TCP" ? "tcp" : "udp",
+    peer: {
+      host: via.params.received || via.host,
+      port: rport || via.port || (via.transport === "TLS" ? 5061 : 5060),
+    },
+    proto: protoNamed(via.transport) ?? "udp",
   };
 }
 
@@ -84,10 +89,13 @@ export function ourVia(side: LocalSide, proto: SipProto, branch: string): string
   return `SIP/2.0/${proto.toUpperCase()} ${hostPort(side, proto)};branch=${branch}`;
 }
 
-/** A Record-Route or Path entry naming one side of us; `lr` makes it a loose router (§16.6). */
-export function routeEntry(side: LocalSide, proto: SipProto, extra = ""): string {
-  const transport = proto === "tcp" ? ";transport=tcp" : "";
-  return `<sip:${hostPort(side, proto)}${transport};lr${extra}>`;
+/**
+ * A Record-Route or Path entry naming one side of us; `lr` makes it a loose router (§16.6). For a
+ * request to a SIPS URI it is a SIPS URI of our TLS socket (§16.6 step 4, RFC 5630 §4.1).
+ */
+export function routeEntry(side: LocalSide, proto: SipProto, extra = "", sips = false): string {
+  if (sips) return `<sips:${hostPort(side, "tls")};lr${extra}>`;
+  return `<sip:${hostPort(side, proto)}${transportParam(proto)};lr${extra}>`;
 }
 
 /** Every branch we generate starts with this, so answers to our requests are recognised. */
@@ -153,7 +161,7 @@ export function routeTarget(decision: RouteDecision, out: Side): Target {
     out,
     uri: decision.next,
     peer: { host: forced.host, port: forced.port ?? 5060 },
-    ...(forced.params.transport === "tcp" && { proto: "tcp" as const }),
+    ...(protoNamed(forced.params.transport) && { proto: protoNamed(forced.params.transport)! }),
   };
 }
 
@@ -245,11 +253,14 @@ export function forwardEdits(f: Forwarding): Edit[] {
     edits.push({ op: "remove-all", name: "route" });
   }
   if (f.recordRoute) {
+    const sips = parseUri(f.msg.uri)?.scheme === "sips";
     if (!f.hidden) {
-      edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.inSide, f.inProto) });
+      const entry = routeEntry(f.inSide, f.inProto, "", sips && f.inProto === "tls");
+      edits.push({ op: "prepend", name: "Record-Route", value: entry });
     }
     if (f.outSide.side !== f.inSide.side || f.hidden) {
-      edits.push({ op: "prepend", name: "Record-Route", value: routeEntry(f.outSide, f.outProto) });
+      const entry = routeEntry(f.outSide, f.outProto, "", sips && f.outProto === "tls");
+      edits.push({ op: "prepend", name: "Record-Route", value: entry });
     }
   }
   if (f.path) {
@@ -279,6 +290,6 @@ function namesUs(entry: string, f: Forwarding): boolean {
  */
 function pathEntry(f: Forwarding): string {
   const src = `sip:${formatHostPort(f.source)}`;
-  const via = f.inProto === "tcp" ? `${src}%3Btransport%3Dtcp` : src;
+  const via = f.inProto === "udp" ? src : `${src}%3Btransport%3D${f.inProto}`;
   return routeEntry(f.outSide, f.outProto, `;received=${via}`);
 }

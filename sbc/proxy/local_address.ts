@@ -54,14 +54,14 @@ export function localRole(
   return undefined;
 }
 
-/** The transport a side uses when the target does not say: UDP if it listens on UDP. */
+/** The transport a side uses when the target does not say: UDP if it listens on UDP, then TCP. */
 export function defaultProto(side: LocalSide): SipProto {
-  return side.ports.udp !== undefined ? "udp" : "tcp";
+  return side.ports.udp !== undefined ? "udp" : side.ports.tcp !== undefined ? "tcp" : "tls";
 }
 
 /** `host:port` of this side for a transport (falls back to its other transport's port). */
 export function hostPort(side: LocalSide, proto: SipProto): string {
-  const port = side.ports[proto] ?? side.ports.udp ?? side.ports.tcp ?? 5060;
+  const port = side.ports[proto] ?? side.ports.udp ?? side.ports.tcp ?? side.ports.tls ?? 5060;
   const host = side.host.includes(":") && !side.host.startsWith("[") ? `[${side.host}]` : side.host;
   return `${host}:${port}`;
 }

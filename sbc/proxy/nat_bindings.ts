@@ -10,7 +10,10 @@ import type { SipProto } from "../../config/config.ts";
 import type { Peer } from "../transport/peer.ts";
 import { peerKey } from "../transport/peer.ts";
 
-/** Pings in a row without an answer after which a binding is forgotten. */
+/**
+ * Pings in a row without an answer after which a UDP binding is forgotten. A stream binding lives
+ * as long as its connection: the core forgets it when a ping cannot be written.
+ */
 export const MAX_MISSED = 3;
 
 export interface NatBinding {
@@ -56,9 +59,11 @@ export class NatBindings {
         continue;
       }
       if (b.branch !== undefined) this.#byBranch.delete(b.branch);
-      b.missed++;
-      b.branch = b.proto === "udp" ? branchOf() : undefined;
-      if (b.branch !== undefined) this.#byBranch.set(b.branch, b);
+      if (b.proto === "udp") {
+        b.missed++;
+        b.branch = branchOf();
+        this.#byBranch.set(b.branch, b);
+      }
       out.push(b);
     }
     return out;
@@ -74,10 +79,10 @@ export class NatBindings {
     return true;
   }
 
-  /** A stream binding proved alive (its connection carried data). */
-  alive(peer: Peer): void {
-    const b = this.#bindings.get(`tcp:${peerKey(peer)}`);
-    if (b) b.missed = 0;
+  /** A ping could not be sent (a stream binding's connection is gone): the binding goes. */
+  failed(b: NatBinding): void {
+    const key = `${b.proto}:${peerKey(b.peer)}`;
+    if (this.#bindings.get(key) === b) this.#forget(key);
   }
 
   clear(): void {

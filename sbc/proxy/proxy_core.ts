@@ -564,7 +564,7 @@ export class ProxyCore implements ProxyActions {
     }, this.config.external.natPing * 1000);
   }
 
-  /** OPTIONS over UDP, a CRLF pair over TCP (RFC 5626 §3.5.1), to every binding due. */
+  /** OPTIONS over UDP, a CRLF pair over TCP or TLS (RFC 5626 §3.5.1), to every binding due. */
   #pingNat(): void {
     const side = this.sides.external;
     for (const b of this.#nat.due(this.#clock.now(), () => newBranch() + NAT_PING)) {
@@ -573,9 +573,10 @@ export class ProxyCore implements ProxyActions {
         proto: b.proto,
         dest: b.peer,
         connection: undefined,
+        existingOnly: true,
       };
       if (b.branch === undefined) {
-        void this.#send(target, toBytes("\r\n\r\n"));
+        void this.#send(target, toBytes("\r\n\r\n")).then((sent) => sent || this.#nat.failed(b));
         continue;
       }
       const text = [

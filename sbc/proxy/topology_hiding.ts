@@ -18,6 +18,7 @@ import { formatUri, parseUri } from "../message/uri.ts";
 import type { Dialog } from "./dialog.ts";
 import { hostPort, localRole, type LocalSide, type LocalSides } from "./local_address.ts";
 import type { SideNetworks } from "./side_networks.ts";
+import { transportParam } from "../transport/transport_name.ts";
 
 /** What the external interface hides, and how it shows itself instead. */
 export interface TopologyHiding {
@@ -333,7 +334,7 @@ function ourContacts(hiding: TopologyHiding, value: string, proto: SipProto): st
     if (!contact) return `<sip:es@${hostPort(hiding.side, proto)}>`;
     const uri = parseUri(contact.uri);
     const user = `${uri?.user || "es"}@`;
-    const transport = proto === "tcp" ? ";transport=tcp" : "";
+    const transport = transportParam(proto);
     const params = Object.entries(contact.params)
       .map(([key, v]) => (v === "" ? `;${key}` : `;${key}=${v}`)).join("");
     return `<sip:${user}${hostPort(hiding.side, proto)}${transport}>${params}`;

@@ -8,6 +8,7 @@ import { ANY_ROUTE, KSR_EXIT, ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import type { KsrRow } from "./ksr_row.ts";
 import { localRole } from "../proxy/local_address.ts";
 import { parseUri } from "../message/uri.ts";
+import { transportParam } from "../transport/transport_name.ts";
 
 const log = getLogger(["edgesbc", "script"]);
 
@@ -101,12 +102,12 @@ const pbxRow: KsrRow = {
   returns: "str",
   kamailio: "edgesbc: the `pbx.address` config key",
   doc: 'The configured PBX as a SIP URI for $du: `"sip:127.0.2.10:5060"` (`;transport=tcp` ' +
-    "for TCP).",
+    "for TCP, `;transport=tls` for TLS).",
   routes: ANY,
   fn: (run: ScriptRun) => {
     const { proto, host, port } = run.actions.config.pbx.address;
     const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-    return `sip:${h}:${port}${proto === "tcp" ? ";transport=tcp" : ""}`;
+    return `sip:${h}:${port}${transportParam(proto)}`;
   },
 };
 

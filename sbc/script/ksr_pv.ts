@@ -168,7 +168,7 @@ export const PV_ROWS: readonly PvRow[] = [
   },
   {
     name: "$proto",
-    doc: 'Transport the request arrived on: "udp" or "tcp".',
+    doc: 'Transport the request arrived on: "udp", "tcp" or "tls".',
     get: (run) => run.ctx.inbound.proto,
   },
   { name: "$ci", doc: "Call-ID.", get: (run) => msgOf(run).callId },

@@ -9,7 +9,9 @@ import { currentUri } from "./ksr_pv.ts";
 import { ROUTE_KIND, type ScriptRun } from "./ksr_run.ts";
 import { KSR_ERROR, ksrFail, type KsrRow } from "./ksr_row.ts";
 import { otherSide } from "../proxy/local_address.ts";
+import type { SipProto } from "../../config/config.ts";
 import { parseUri } from "../message/uri.ts";
+import { transportParam } from "../transport/transport_name.ts";
 import { reasonPhrase } from "../message/response.ts";
 
 /**
@@ -62,7 +64,7 @@ const tRelayRow: KsrRow = {
   fn: (run: ScriptRun) => relay(tRelayRow, run),
 };
 
-const PROTOS = new Set(["udp", "tcp"]);
+const PROTOS = new Set(["udp", "tcp", "tls"]);
 
 const tRelayToRow: KsrRow = {
   module: "tm",
@@ -80,11 +82,11 @@ const tRelayToRow: KsrRow = {
     if (!PROTOS.has(p)) {
       return ksrFail(tRelayToRow, {
         code: KSR_ERROR.badArgument,
-        detail: `protocol ${JSON.stringify(proto)} is not udp or tcp`,
+        detail: `protocol ${JSON.stringify(proto)} is not udp, tcp or tls`,
       });
     }
     const bracketed = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-    const uri = `sip:${bracketed}:${port}${p === "tcp" ? ";transport=tcp" : ""}`;
+    const uri = `sip:${bracketed}:${port}${transportParam(p as SipProto)}`;
     if (port < 1 || port > 65535 || !parseUri(uri)) {
       return ksrFail(tRelayToRow, {
         code: KSR_ERROR.badArgument,

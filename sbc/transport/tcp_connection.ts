@@ -1,11 +1,12 @@
 /**
- * One SIP TCP connection, inbound or outbound: queued writes, and a read loop that frames
- * messages by Content-Length (RFC 3261 §18.3).
+ * One SIP stream connection, TCP or TLS, inbound or outbound: queued writes, and a read loop that
+ * frames messages by Content-Length (RFC 3261 §18.3).
  *
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import type { Side, SocketAddress } from "../../config/config.ts";
+import type { Side, SipProto, SocketAddress } from "../../config/config.ts";
+import type { ByteStream } from "./byte_stream.ts";
 import { type Peer, peerKey } from "./peer.ts";
 import { StreamFramer } from "./tcp_framing.ts";
 
@@ -13,12 +14,14 @@ const log = getLogger(["edgesbc", "transport"]);
 
 const READ_SIZE = 65536;
 
-/** A TCP connection, inbound or outbound; writes are queued so messages never interleave. */
+/** A TCP or TLS connection, inbound or outbound; writes are queued so messages never interleave. */
 export class TcpConnection {
   readonly remote: Peer;
   readonly side: Side;
   readonly local: SocketAddress;
-  #conn: Deno.TcpConn;
+  /** "tcp" or "tls". */
+  readonly proto: SipProto;
+  #conn: ByteStream;
   #writing: Promise<void> = Promise.resolve();
   #closed = false;
   #onClose: (c: TcpConnection) => void;
@@ -27,15 +30,16 @@ export class TcpConnection {
   partialSince: number | undefined;
 
   constructor(
-    conn: Deno.TcpConn,
-    where: { side: Side; local: SocketAddress },
+    conn: ByteStream,
+    where: { side: Side; local: SocketAddress; proto: SipProto },
     onClose: (c: TcpConnection) => void,
   ) {
     this.#conn = conn;
-    const addr = conn.remoteAddr;
+    const addr = conn.remoteAddr as Deno.NetAddr;
     this.remote = { host: addr.hostname, port: addr.port };
     this.side = where.side;
     this.local = where.local;
+    this.proto = where.proto;
     this.#onClose = onClose;
   }
 

@@ -1,14 +1,23 @@
 /**
- * SIP transports: UDP sockets and TCP listeners/connections on both interfaces (RFC 3261 §18).
+ * SIP transports: UDP sockets and TCP and TLS listeners/connections on both interfaces (RFC 3261
+ * §18, §26.3.1). TCP is Deno's own; TLS is node:tls, for client certificates, a minimum version
+ * and certificates swapped on a running listener.
  *
  * Bytes in, bytes out: this file knows nothing of SIP beyond TCP framing. Every received message
  * is handed to one callback with the interface, transport and source it came from.
  */
 import { getLogger } from "@logtape/logtape";
+import { connect as tlsConnect, createServer, type Server, type TLSSocket } from "node:tls";
+import type { Socket } from "node:net";
 import type { Side, SipProto, SocketAddress } from "../../config/config.ts";
+import type { TlsMaterial } from "../../config/tls_files.ts";
 import { bindError } from "./bind_error.ts";
+import type { ByteStream } from "./byte_stream.ts";
+import { isIpLiteral } from "./destination.ts";
+import { NodeSocketStream } from "./node_socket_stream.ts";
 import { type Peer, peerKey } from "./peer.ts";
 import { TcpConnection } from "./tcp_connection.ts";
+import { clientOptions, secureContextOptions, serverOptions } from "./tls_options.ts";
 
 const log = getLogger(["edgesbc", "transport"]);
 
@@ -21,7 +30,7 @@ export interface Inbound {
   readonly proto: SipProto;
   /** The local socket it arrived on. */
   readonly local: SocketAddress;
-  /** The TCP connection it arrived on; replies go back over it (RFC 3261 §18.2.2). */
+  /** The TCP or TLS connection it arrived on; replies go back over it (RFC 3261 §18.2.2). */
   readonly connection: TcpConnection | undefined;
 }
 
@@ -31,6 +40,8 @@ export interface SendTarget {
   readonly proto: SipProto;
   readonly dest: Peer;
   readonly connection: TcpConnection | undefined;
+  /** Only over a connection already up (a keepalive to a NATed phone: it cannot be dialled). */
+  readonly existingOnly?: boolean;
 }
 
 export type Send = (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
@@ -46,6 +57,13 @@ export interface TransportOptions {
   readonly maxTcpPerSource?: number;
   /** Remote addresses exempt from the per-address cap (a carrier's `trusted`). */
   readonly exempt?: (host: string) => boolean;
+  /** Each side's certificates: for its `tls:` listeners and the TLS connections it opens. */
+  readonly tls?: Partial<Record<Side, TlsMaterial>>;
+}
+
+/** A connection's key: the same host and port over TCP and TLS are two connections. */
+function connectionKey(proto: SipProto, peer: Peer): string {
+  return `${proto}:${peerKey(peer)}`;
 }
 
 /** How long an accept loop waits after an error (out of descriptors): it doubles to a second. */
@@ -56,7 +74,9 @@ export class Transport {
   #options: TransportOptions;
   #udp = new Map<Side, { socket: Deno.DatagramConn; address: SocketAddress }>();
   #listeners: (Deno.Listener | Deno.DatagramConn)[] = [];
-  /** Live TCP connections by remote "host:port" (inbound and outbound alike). */
+  #tlsServers: { side: Side; server: Server }[] = [];
+  #tls: Partial<Record<Side, TlsMaterial>>;
+  /** Live TCP and TLS connections by "proto:host:port" (inbound and outbound alike). */
   #connections = new Map<string, TcpConnection>();
   #connecting = new Map<string, Promise<TcpConnection | undefined>>();
   #loops: Promise<void>[] = [];
@@ -68,17 +88,20 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#options = options;
+    this.#tls = { ...options.tls };
   }
 
   /**
-   * Binds every socket and hands each received message to `onMessage`; throws (at startup only)
+   * Binds every socket and hands each received message to `onMessage`; rejects (at startup only)
    * naming the first socket that cannot be bound.
    */
-  start(onMessage: (inbound: Inbound) => void): void {
+  async start(onMessage: (inbound: Inbound) => void): Promise<void> {
     this.#onMessage = onMessage;
     for (const { side, address } of this.#options.sockets) {
       const { host: hostname, port } = address;
-      if (address.proto === "udp") {
+      if (address.proto === "tls") {
+        await this.#listenTls(side, address);
+      } else if (address.proto === "udp") {
         let socket: Deno.DatagramConn;
         try {
           socket = Deno.listenDatagram({ transport: "udp", hostname, port });
@@ -116,6 +139,53 @@ export class Transport {
     }, Math.min(idle, deadline, 1000));
   }
 
+  /** A TLS listener: handshakes bounded like a message, admitted like a TCP connection. */
+  async #listenTls(side: Side, address: SocketAddress): Promise<void> {
+    const material = this.#tls[side];
+    if (!material) {
+      throw new Error(`${address.host}:${address.port}: no TLS certificate for ${side}`);
+    }
+    const server = createServer(
+      serverOptions(material, this.#options.tcpMessageTimeout ?? 10_000),
+      (socket) => {
+        if (this.#closed) return void socket.destroy();
+        this.#adopt(new NodeSocketStream(socket), side, address, "tls");
+      },
+    );
+    // Counted when the TCP connection arrives, before any handshake work is spent on it.
+    server.on("connection", (socket: Socket) => {
+      if (this.#closed || !this.#admitTcp({ hostname: socket.remoteAddress ?? "" })) {
+        socket.destroy();
+      }
+    });
+    server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      log.debug("TLS handshake from {peer} failed: {err}", {
+        peer: `${socket.remoteAddress}:${socket.remotePort}`,
+        err: `${err}`,
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) => reject(bindError(address, err)));
+      server.listen(address.port, address.host, () => resolve());
+    });
+    server.on(
+      "error",
+      (err) => log.error("TLS listener {addr}: {err}", { addr: address.host, err: `${err}` }),
+    );
+    this.#tlsServers.push({ side, server });
+  }
+
+  /**
+   * New certificates for a side: its listeners present them to new connections at once, and the
+   * connections it opens from now on; connections already up keep theirs (none is dropped).
+   */
+  setTls(side: Side, material: TlsMaterial): void {
+    this.#tls[side] = material;
+    for (const s of this.#tlsServers) {
+      if (s.side === side) s.server.setSecureContext(secureContextOptions(material));
+    }
+  }
+
   /** Whether this interface can send over this transport. */
   has(side: Side, proto: SipProto): boolean {
     return this.#options.sockets.some((s) => s.side === side && s.address.proto === proto);
@@ -145,23 +215,34 @@ export class Transport {
         return false;
       }
     }
-    let conn = connection && !connection.closed ? connection : this.#connections.get(peerKey(dest));
-    if (!conn) conn = await this.#connect(side, dest);
+    const usable = connection && !connection.closed && connection.proto === proto;
+    let conn = usable ? connection : this.#connections.get(connectionKey(proto, dest));
+    if (!conn && target.existingOnly) return false;
+    if (!conn) conn = await this.#connect(side, proto, dest);
     return conn ? conn.write(bytes) : false;
   }
 
-  #connect(side: Side, dest: Peer): Promise<TcpConnection | undefined> {
-    const key = peerKey(dest);
+  #connect(side: Side, proto: SipProto, dest: Peer): Promise<TcpConnection | undefined> {
+    const key = connectionKey(proto, dest);
     const pending = this.#connecting.get(key);
     if (pending) return pending;
-    const local = this.localAddress(side, "tcp") ?? this.localAddress(side, "udp");
+    const local = this.localAddress(side, proto) ?? this.localAddress(side, "tcp") ??
+      this.localAddress(side, "udp");
     if (!local) return Promise.resolve(undefined);
     const attempt = (async () => {
       try {
+        if (proto === "tls") {
+          return this.#adopt(await this.#connectTls(side, dest), side, local, proto);
+        }
         const raw = await Deno.connect({ transport: "tcp", hostname: dest.host, port: dest.port });
-        return this.#adopt(raw, side, local);
+        raw.setNoDelay(true);
+        return this.#adopt(raw, side, local, proto);
       } catch (err) {
-        log.warn("TCP connect to {peer} failed: {err}", { peer: key, err: `${err}` });
+        log.warn("{proto} connect to {peer} failed: {err}", {
+          proto: proto.toUpperCase(),
+          peer: peerKey(dest),
+          err: `${err}`,
+        });
         return undefined;
       } finally {
         this.#connecting.delete(key);
@@ -171,16 +252,44 @@ export class Transport {
     return attempt;
   }
 
-  #adopt(raw: Deno.TcpConn, side: Side, local: SocketAddress): TcpConnection {
-    raw.setNoDelay(true);
-    const conn = new TcpConnection(raw, { side, local }, (c) => {
-      const key = peerKey(c.remote);
+  /** Opens a TLS connection and waits for its handshake (the server's certificate verified). */
+  async #connectTls(side: Side, dest: Peer): Promise<NodeSocketStream> {
+    const socket = tlsConnect({
+      host: dest.host,
+      port: dest.port,
+      ...clientOptions(this.#tls[side], dest.host, isIpLiteral(dest.host)),
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error("handshake timed out")),
+          this.#options.tcpMessageTimeout ?? 10_000,
+        );
+        socket.once("secureConnect", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once("error", (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    return new NodeSocketStream(socket);
+  }
+
+  #adopt(raw: ByteStream, side: Side, local: SocketAddress, proto: SipProto): TcpConnection {
+    const conn = new TcpConnection(raw, { side, local, proto }, (c) => {
+      const key = connectionKey(c.proto, c.remote);
       if (this.#connections.get(key) === c) this.#connections.delete(key);
     });
-    this.#connections.set(peerKey(conn.remote), conn);
+    this.#connections.set(connectionKey(proto, conn.remote), conn);
     this.#loops.push(
       conn.readLoop((data) =>
-        this.#deliver({ data, source: conn.remote, side, proto: "tcp", local, connection: conn })
+        this.#deliver({ data, source: conn.remote, side, proto, local, connection: conn })
       ),
     );
     return conn;
@@ -218,12 +327,13 @@ export class Transport {
         raw.close();
         continue;
       }
-      this.#adopt(raw as Deno.TcpConn, side, local);
+      (raw as Deno.TcpConn).setNoDelay(true);
+      this.#adopt(raw, side, local, "tcp");
     }
   }
 
   /** Room for one more inbound connection from `remote`: in all, and from its address. */
-  #admitTcp(remote: Deno.NetAddr): boolean {
+  #admitTcp(remote: Pick<Deno.NetAddr, "hostname">): boolean {
     const total = this.#options.maxTcpConnections ?? 4096;
     const perSource = this.#options.maxTcpPerSource ?? 32;
     let fromSource = 0;
@@ -284,6 +394,7 @@ export class Transport {
     this.#closed = true;
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
     for (const l of this.#listeners) l.close();
+    for (const { server } of this.#tlsServers) server.close();
     for (const c of [...this.#connections.values()]) c.close();
     await Promise.allSettled(this.#loops);
   }

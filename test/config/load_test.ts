@@ -64,6 +64,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       topologyHiding: true,
       serverHeader: undefined,
       natPing: 30,
+      tls: undefined,
     },
     internal: {
       name: "internal",
@@ -79,6 +80,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       topologyHiding: false,
       serverHeader: undefined,
       natPing: 30,
+      tls: undefined,
     },
     media: {
       ports: [10000, 20000],
@@ -143,8 +145,8 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, topology_hiding " +
-      "and trusted",
+      "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, tls, " +
+      "topology_hiding and trusted",
   );
 });
 
@@ -232,10 +234,10 @@ Deno.test("loadConfig() rejects a host name where the SBC must bind", () => {
 
 Deno.test("loadConfig() rejects a bad PBX address and an admin listen without port", () => {
   assertRefused(
-    edit({ 17: 'address = "tls:127.0.2.10:5061"' }),
+    edit({ 17: 'address = "ws:127.0.2.10:5061"' }),
     CONFIG_ERROR_CODE.badAddress,
-    'edge.toml:17: pbx.address: "tls:127.0.2.10:5061" is not a valid socket address: proto ' +
-      '"tls" is not supported: use udp or tcp',
+    'edge.toml:17: pbx.address: "ws:127.0.2.10:5061" is not a valid socket address: proto ' +
+      '"ws" is not supported: use udp, tcp or tls',
   );
   assertRefused(
     edit({ 15: '[admin]\nlisten = "127.0.0.1"' }),

@@ -37,6 +37,8 @@ const MEDIA_PORTS_PER_TEST = 200;
 export interface Ports {
   /** SIP on both SBC interfaces (UDP and TCP) */
   sbc: number;
+  /** SIP over TLS on the SBC's interfaces, when a test's config listens on it */
+  sbcTls: number;
   phone: number;
   pbx: number;
   admin: number;
@@ -55,6 +57,7 @@ export function usingPorts(n: number): Ports {
   const media = MEDIA_PORT_BASE + MEDIA_PORTS_PER_TEST * n;
   return {
     sbc: base,
+    sbcTls: base + 6,
     phone: base + 1,
     pbx: base + 2,
     admin: base + 3,
@@ -100,6 +103,8 @@ export interface Sbc extends AsyncDisposable {
   logs(): Promise<string>;
   /** SIGTERM, SIGKILL after 3 s; idempotent */
   stop(): Promise<Deno.CommandStatus>;
+  /** Sends SIGHUP (reload) */
+  hangUpSignal(): void;
 }
 
 export interface StartSbcOptions {
@@ -161,7 +166,13 @@ export async function startSbc(options: StartSbcOptions): Promise<Sbc> {
     })();
     return stopped;
   };
-  const sbc: Sbc = { ports, logs, stop, [Symbol.asyncDispose]: async () => void await stop() };
+  const sbc: Sbc = {
+    ports,
+    logs,
+    stop,
+    hangUpSignal: () => child.kill("SIGHUP"),
+    [Symbol.asyncDispose]: async () => void await stop(),
+  };
 
   try {
     await waitForOptionsReply(ADDRESS.external, ports.sbc, {

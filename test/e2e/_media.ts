@@ -27,6 +27,8 @@ export interface MediaConfigOptions {
   internal?: SideOptions;
   /** SIP over TCP too, on both interfaces */
   tcp?: boolean;
+  /** SIP over TLS on the external interface (port `sbcTls`), with these files */
+  tls?: { cert: string; key: string; ca?: string; verifyClient?: boolean };
 }
 
 /** The e2e topology of `sbcConfig()` with the media keys a test needs set. */
@@ -44,11 +46,22 @@ export function mediaConfig(ports: Ports, options: MediaConfigOptions = {}): str
   const [min, max] = options.mediaRange ?? ports.mediaRange;
   const optional = (key: string, value: number | undefined) =>
     value === undefined ? "" : `${key} = ${value}\n`;
+  const { tls } = options;
+  const external = [
+    `udp:${ADDRESS.external}:${ports.sbc}`,
+    ...(options.tcp ? [`tcp:${ADDRESS.external}:${ports.sbc}`] : []),
+    ...(tls ? [`tls:${ADDRESS.external}:${ports.sbcTls}`] : []),
+  ];
+  const tlsTable = tls
+    ? `[interfaces.external.tls]\ncert = "${tls.cert}"\nkey = "${tls.key}"\n` +
+      (tls.ca ? `ca = "${tls.ca}"\n` : "") +
+      (tls.verifyClient ? "verify_client = true\n" : "")
+    : "";
   return `[interfaces.external]
 role = "external"
-sip = ${sip(ADDRESS.external)}
+sip = ${JSON.stringify(external)}
 media = "${ADDRESS.external}"
-${side(options.external)}
+${side(options.external)}${tlsTable}
 [interfaces.internal]
 role = "internal"
 sip = ${sip(ADDRESS.internal)}

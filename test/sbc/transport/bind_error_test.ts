@@ -28,7 +28,7 @@ Deno.test("Transport.start() says which socket is taken", async () => {
     tcpIdleTimeout: 1000,
   });
   try {
-    assert.throws(() => transport.start(() => {}), {
+    await assert.rejects(() => transport.start(() => {}), {
       message: `Cannot bind udp:127.0.1.1:${PORT}: Address already in use`,
     });
   } finally {
