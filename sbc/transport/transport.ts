@@ -79,6 +79,8 @@ export class Transport {
   /** Live TCP and TLS connections by "proto:host:port" (inbound and outbound alike). */
   #connections = new Map<string, TcpConnection>();
   #connecting = new Map<string, Promise<TcpConnection | undefined>>();
+  /** Inbound TLS connections in their handshake: "host:port" to host. */
+  #handshaking = new Map<string, string>();
   #loops: Promise<void>[] = [];
   #sweep: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -148,17 +150,22 @@ export class Transport {
     const server = createServer(
       serverOptions(material, this.#options.tcpMessageTimeout ?? 10_000),
       (socket) => {
+        this.#handshaking.delete(`${socket.remoteAddress}:${socket.remotePort}`);
         if (this.#closed) return void socket.destroy();
         this.#adopt(new NodeSocketStream(socket), side, address, "tls");
       },
     );
     // Counted when the TCP connection arrives, before any handshake work is spent on it.
     server.on("connection", (socket: Socket) => {
-      if (this.#closed || !this.#admitTcp({ hostname: socket.remoteAddress ?? "" })) {
-        socket.destroy();
-      }
+      const host = socket.remoteAddress ?? "";
+      if (this.#closed || !this.#admitTcp({ hostname: host })) return void socket.destroy();
+      const key = `${host}:${socket.remotePort}`;
+      this.#handshaking.set(key, host);
+      socket.once("close", () => this.#handshaking.delete(key));
     });
     server.on("tlsClientError", (err: Error, socket: TLSSocket) => {
+      // Deno's node:tls reports a handshake timeout without closing the socket: close it here.
+      socket.destroy();
       log.debug("TLS handshake from {peer} failed: {err}", {
         peer: `${socket.remoteAddress}:${socket.remotePort}`,
         err: `${err}`,
@@ -338,8 +345,10 @@ export class Transport {
     const perSource = this.#options.maxTcpPerSource ?? 32;
     let fromSource = 0;
     for (const c of this.#connections.values()) if (c.remote.host === remote.hostname) fromSource++;
+    for (const host of this.#handshaking.values()) if (host === remote.hostname) fromSource++;
     const exempt = this.#options.exempt?.(remote.hostname) ?? false;
-    if (this.#connections.size < total && (exempt || fromSource < perSource)) return true;
+    const open = this.#connections.size + this.#handshaking.size;
+    if (open < total && (exempt || fromSource < perSource)) return true;
     this.#refusedTcp++;
     return false;
   }

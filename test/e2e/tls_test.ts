@@ -178,3 +178,31 @@ Deno.test("verify_client: a TLS client without a certificate from the CA is refu
     assert.equal(await answersOptions(ports, certs.ca, certs.client), true, "the CA's client");
   });
 });
+
+Deno.test("TLS connections past an address's cap are closed before a handshake, a stalled one at the deadline", async () => {
+  const ports = usingPorts(78);
+  await using certs = await makeTlsCerts();
+  const configToml = mediaConfig(ports, { tls: certs.server }) +
+    "\n[sip]\ntcp_message_timeout = 2\nmax_tcp_per_source = 4\n";
+  await withSbc({ ports, configToml }, async () => {
+    // Six TCP connections to the TLS port that never start a handshake.
+    const conns: Deno.TcpConn[] = [];
+    try {
+      for (let i = 0; i < 6; i++) {
+        conns.push(await Deno.connect({ hostname: ADDRESS.external, port: ports.sbcTls }));
+      }
+      const started = Date.now();
+      // Each read ends when the SBC closes the connection; 8 s bounds a broken run.
+      const closedAt = await Promise.all(conns.map(async (c) => {
+        await Promise.race([c.read(new Uint8Array(64)).catch(() => null), sleep(8_000)]);
+        return Date.now() - started;
+      }));
+      const early = closedAt.filter((ms) => ms < 1_000).length;
+      assert.equal(early, 2, `closed after ${closedAt.join(", ")} ms`);
+      assert.ok(closedAt.every((ms) => ms < 5_000), `closed after ${closedAt.join(", ")} ms`);
+    } finally {
+      for (const c of conns) c.close();
+    }
+    assert.equal(await answersOptions(ports, certs.ca), true, "TLS served again");
+  });
+});
