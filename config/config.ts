@@ -50,9 +50,15 @@ export interface InterfaceConfig {
   readonly serverHeader: string | undefined;
   /** Seconds between keepalives to NATed registered phones; 0 = off. */
   readonly natPing: number;
+  /** SRTP at the relay for this side's parties. */
+  readonly srtp: SrtpMode;
   /** Certificates for this side's `tls:` sockets and its outgoing TLS connections. */
   readonly tls: TlsConfig | undefined;
 }
+
+/** SRTP at the relay for an interface's parties (rtp/srtp_media.ts). */
+export const SRTP_MODE = { off: "off", optional: "optional", mandatory: "mandatory" } as const;
+export type SrtpMode = typeof SRTP_MODE[keyof typeof SRTP_MODE];
 
 export const TLS_VERSION = { "1.2": "1.2", "1.3": "1.3" } as const;
 export type TlsVersion = typeof TLS_VERSION[keyof typeof TLS_VERSION];

@@ -74,6 +74,7 @@ function describeInterface(iface: InterfaceConfig): string[] {
       ? "# server_header not set: Server and User-Agent are removed when hiding"
       : `server_header = ${quote(iface.serverHeader)}`,
     `nat_ping = ${iface.natPing}`,
+    `srtp = ${quote(iface.srtp)}`,
     ...describeTls(iface),
   ];
 }

@@ -15,6 +15,8 @@ import {
   type Side,
   SIP_PROTO,
   type SocketAddress,
+  SRTP_MODE,
+  type SrtpMode,
   TLS_VERSION,
   type TlsConfig,
   type TlsVersion,
@@ -150,6 +152,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       get(["interfaces", name, "role"]) === SIDE.external,
     serverHeader: get(["interfaces", name, "server_header"]) as string | undefined,
     natPing: get(["interfaces", name, "nat_ping"]) as number,
+    srtp: srtpMode(["interfaces", name, "srtp"], get, fail),
     tls: tlsConfig(name, get, fail, (path) => relativeTo(path, options.baseDir)),
   }));
   const external = pickRole(interfaces, SIDE.external, fail);
@@ -333,6 +336,18 @@ function relativeTo(path: string | undefined, baseDir: string | undefined): stri
   return path === undefined || baseDir === undefined || isAbsolute(path)
     ? path
     : join(baseDir, path);
+}
+
+function srtpMode(
+  path: readonly string[],
+  get: (path: readonly string[]) => unknown,
+  fail: Fail,
+): SrtpMode {
+  const mode = get(path) as string;
+  if (!Object.hasOwn(SRTP_MODE, mode)) {
+    fail(CONFIG_ERROR_CODE.badValue, path, `"${mode}": use "off", "optional" or "mandatory"`);
+  }
+  return mode as SrtpMode;
 }
 
 /** `[interfaces.<name>.tls]`, when the table is there; its keys checked against each other. */

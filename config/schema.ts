@@ -164,6 +164,19 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
       "expires or three pings go unanswered. 0 turns it off.",
   },
   {
+    key: "interfaces.<name>.srtp",
+    type: VALUE_TYPE.string,
+    required: false,
+    default: "off",
+    example: `"mandatory"`,
+    doc: `SRTP (SDES, RFC 4568) ended at the relay for this interface's parties: "off" (RTP as ` +
+      `it comes; an SRTP offer towards an SRTP interface is refused), "optional" (SRTP offers ` +
+      `are answered with the SBC's own key, plain ones stay plain; offers sent here are plain) ` +
+      `or "mandatory" (offers sent here are RTP/SAVP with the SBC's key; a plain offer from ` +
+      `here is answered 488). Keys never cross to the other interface. Suites ` +
+      "AES_CM_128_HMAC_SHA1_80 and _32.",
+  },
+  {
     key: "interfaces.<name>.tls.cert",
     type: VALUE_TYPE.path,
     required: false,

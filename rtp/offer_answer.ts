@@ -16,10 +16,11 @@ import type { Side } from "../config/config.ts";
 import type { MediaFlags } from "./flags.ts";
 import type { MediaMessage } from "./relay_types.ts";
 import type { OfferState } from "./manage.ts";
-import type { RewriteOptions, Sdp, SdpStream } from "./sdp.ts";
+import type { RewriteOptions, Sdp, SdpStream, StreamSecurity } from "./sdp.ts";
 import { type MediaSession, otherParty, type Party, setPeer, type Stream, udp } from "./session.ts";
 import { type Leg, updateDest } from "./packet/leg.ts";
 import { mediaPeer, type PeerRule } from "./media_peer.ts";
+import { noCrypto } from "./srtp_media.ts";
 
 /** A message's session, and who sent what from the session's point of view. */
 export interface Match {
@@ -117,7 +118,15 @@ export interface NewStreamOptions {
 /** The stream record for m= line `st`. */
 export function newStream(st: SdpStream, options: NewStreamOptions): Stream {
   const { legs, now } = options;
-  return { index: st.index, type: st.type, legs, hold: st.hold, seen: 0, lastActive: now };
+  return {
+    index: st.index,
+    type: st.type,
+    legs,
+    crypto: [noCrypto(), noCrypto()],
+    hold: st.hold,
+    seen: 0,
+    lastActive: now,
+  };
 }
 
 export interface OfferInput {
@@ -269,6 +278,8 @@ export interface RewriteInput {
   /** Relay address on that party's side, as advertised. */
   readonly address: string;
   readonly flags: MediaFlags;
+  /** Profile and `a=crypto` per m= index where SRTP ends here (rtp/srtp_media.ts). */
+  readonly security?: readonly (StreamSecurity | undefined)[];
 }
 
 /** The `rewriteSdp()` options for the SDP sent to a party: its side's address, its legs' ports. */
@@ -284,6 +295,7 @@ export function rewriteOptions(
     ports,
     sessionConnection: input.flags.sessionConnection,
     origin: input.flags.origin,
+    ...(input.security && { security: input.security }),
   };
 }
 

@@ -31,7 +31,7 @@
 
 import { getLogger } from "@logtape/logtape";
 import type { BackendName } from "./packet/backend.ts";
-import type { Side } from "../config/config.ts";
+import { type Side, SRTP_MODE, type SrtpMode } from "../config/config.ts";
 import type { MediaFlags } from "./flags.ts";
 import type { RelayTotals } from "./packet/forward.ts";
 import { LegSockets, startPumps } from "./leg_sockets.ts";
@@ -71,6 +71,15 @@ import {
   type Stream,
 } from "./session.ts";
 import { callList, callTraffic, relayStats } from "./snapshot.ts";
+import {
+  answerSecurity,
+  closeContexts,
+  offerSecurity,
+  type OpenContext,
+  readSecurity,
+  syncContexts,
+} from "./srtp_media.ts";
+import { openSrtpContext } from "./srtp/open_context.ts";
 import { SWEEP_END, sweepSession, type Timeouts } from "./timeouts.ts";
 
 const SWEEP_MS = 1000;
@@ -80,6 +89,10 @@ const BIND_FAILED: MediaOutcome = { kind: "reject", status: 503, reason: "Media 
 const NOT_ACCEPTABLE: MediaOutcome = { kind: "reject", status: 488, reason: "Not Acceptable Here" };
 
 const log = getLogger(["edgesbc", "rtp"]);
+
+/** A context per key and direction, on the faster backend that loads (rtp/srtp/open_context.ts). */
+const openContext: OpenContext = (crypto, direction) =>
+  openSrtpContext(crypto.master, { suite: crypto.suite, direction });
 
 /** The relay: owns every media socket and the sweep timer; `close()` frees them all. */
 export class MediaRelay {
@@ -91,7 +104,7 @@ export class MediaRelay {
   /** INVITEs whose SDP was deliberately left alone: their replies are not offers. */
   readonly #passthrough = new Map<string, number>();
   readonly #flags = new FlagsCache();
-  readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0 };
+  readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0, srtpFailures: 0 };
   readonly #maxStreams: number;
   readonly #maxOffersPerSource: number;
   /** Unanswered offers per untrusted outside source (sessions not yet confirmed). */
@@ -266,6 +279,21 @@ export class MediaRelay {
       }
     }
     const receiver = otherParty(sender);
+    // SRTP is read before any port is taken: an offer the sides' modes refuse changes nothing.
+    const senderMode = this.#srtpMode(session.sides[sender]);
+    const receiverMode = this.#srtpMode(session.sides[receiver]);
+    const read = sdp.streams.map((st) =>
+      st.port === 0 ? undefined : readSecurity(st, senderMode, receiverMode)
+    );
+    const refused = read.find((r) => r !== undefined && !r.ok);
+    if (refused !== undefined && !refused.ok && isRequest) {
+      if (match === undefined) this.#pass(msg);
+      log.info("rtp.srtp.refused {callId}: {reason}", {
+        callId: msg.callId,
+        reason: refused.reason,
+      });
+      return { kind: "reject", status: 488, reason: refused.reason };
+    }
 
     // Allocate first, so running out of ports changes nothing.
     const fresh: number[] = [];
@@ -303,6 +331,13 @@ export class MediaRelay {
       flags,
       peer: this.#peerRule(ctx, session.sides[sender], flags),
     });
+    for (const st of sdp.streams) {
+      const r = read[st.index];
+      const stream = session.streams[st.index];
+      if (r === undefined || !r.ok || stream?.legs === undefined) continue;
+      stream.crypto[sender].theirs = r.theirs;
+      syncContexts(stream.legs[sender], stream.crypto[sender], openContext);
+    }
     if (ctx.to !== session.sides[receiver]) {
       log.warn("rtp.offer.side {callId}: sent to {to}, media leg is on {side}", {
         callId: msg.callId,
@@ -327,8 +362,26 @@ export class MediaRelay {
       peer: this.#peerRule(ctx, session.sides[match.sender], flags),
     });
     for (const stream of rejected) this.#closeStream(session, stream);
+    const mode = this.#srtpMode(session.sides[match.sender]);
+    const offererMode = this.#srtpMode(session.sides[offer.party]);
+    for (const st of sdp.streams) {
+      const stream = session.streams[st.index];
+      if (st.port === 0 || stream?.legs === undefined) continue;
+      const r = readSecurity(st, mode, offererMode);
+      // An answer cannot be refused: one the relay cannot decrypt leaves the leg without its key,
+      // so what it sends is dropped rather than passed on unchecked.
+      if (!r.ok) {
+        log.warn("rtp.srtp.answer {callId}: {reason}", { callId: msg.callId, reason: r.reason });
+      }
+      stream.crypto[match.sender].theirs = r.ok ? r.theirs : undefined;
+      syncContexts(stream.legs[match.sender], stream.crypto[match.sender], openContext);
+    }
     if (msg.kind === "request" && msg.method === "ACK") this.#confirm(session);
-    return this.#render(session, sdp, offer.party, flags);
+    return this.#render(session, sdp, offer.party, flags, "answer");
+  }
+
+  #srtpMode(side: Side): SrtpMode {
+    return this.#sides[side].srtp ?? SRTP_MODE.off;
   }
 
   /**
@@ -350,13 +403,35 @@ export class MediaRelay {
     if (session.confirmed && !hasOpenStream(session)) this.#delete(session, "offer failed");
   }
 
-  /** The SDP for `to`: relay address of that party's side, and its legs' ports. */
-  #render(session: MediaSession, sdp: Sdp, to: Party, flags: MediaFlags): MediaOutcome {
+  /**
+   * The SDP for `to`: relay address of that party's side, its legs' ports, and where SRTP ends
+   * here the relay's profile and key for each of its legs (whose contexts follow).
+   */
+  #render(
+    session: MediaSession,
+    sdp: Sdp,
+    to: Party,
+    flags: MediaFlags,
+    kind: "offer" | "answer" = "offer",
+  ): MediaOutcome {
     const side = this.#sides[session.sides[to]];
+    const mode = this.#srtpMode(session.sides[to]);
+    const otherEnded = this.#srtpMode(session.sides[otherParty(to)]) !== SRTP_MODE.off;
+    const security = sdp.streams.map((st) => {
+      const stream = session.streams[st.index];
+      if (st.port === 0 || stream?.legs === undefined) return undefined;
+      const crypto = stream.crypto[to];
+      const shown = kind === "offer"
+        ? offerSecurity(st, mode, otherEnded, crypto)
+        : answerSecurity(st, mode, otherEnded, crypto);
+      syncContexts(stream.legs[to], crypto, openContext);
+      return shown;
+    });
     const options = rewriteOptions(session, sdp, {
       to,
       address: side.advertise ?? side.media,
       flags,
+      security,
     });
     return { kind: "body", body: rewriteSdp(sdp, options) };
   }
@@ -422,6 +497,8 @@ export class MediaRelay {
       session.closedTraffic[leg.side].bytes += leg.bytes + leg.rtcpBytes;
     }
     stream.legs = undefined;
+    closeContexts(legs[0]);
+    closeContexts(legs[1]);
     this.#sockets.closeLeg(legs[0]);
     this.#sockets.closeLeg(legs[1]);
   }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Cidr, Side } from "../config/config.ts";
+import type { Cidr, Side, SrtpMode } from "../config/config.ts";
 import type { BackendName } from "./packet/backend.ts";
 
 /** The time source the relay arms its sweep on; the SBC passes its one timer wheel. */
@@ -41,6 +41,8 @@ export interface MediaSide {
   readonly refuse?: readonly Cidr[];
   /** Address written into SDP sent to this side (rtpproxy `-A`); undefined = `media`. */
   readonly advertise: string | undefined;
+  /** SRTP at the relay for this side's parties (rtp/srtp_media.ts); default "off". */
+  readonly srtp?: SrtpMode;
 }
 
 export interface RelayOptions {

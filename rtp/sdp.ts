@@ -12,7 +12,9 @@
  * - `a=rtcp:` (RFC 3605) follows the RTP port: RTP port + 1, or the RTP port itself when it already
  *   equalled it (rtcp-mux, RFC 5761); its address becomes the relay address;
  * - the o= address is rewritten with flag `o`; the rest of the o= line is kept byte for byte
- *   (sdp-transform would round a session version above 2^53).
+ *   (sdp-transform would round a session version above 2^53);
+ * - where SRTP ends at the relay (rtp/srtp_media.ts), an m= line's profile and `a=crypto` lines
+ *   are replaced by the relay's.
  *
  * @module
  */
@@ -54,6 +56,14 @@ export interface SdpStream {
   readonly nullAddress: boolean;
   /** On hold: not sendrecv, or a null address. */
   readonly hold: boolean;
+  /** `a=crypto` values (RFC 4568), as written after `a=crypto:`, in order. */
+  readonly crypto: readonly string[];
+}
+
+/** An m= line's profile and `a=crypto` values as the relay sends them (SRTP ended here). */
+export interface StreamSecurity {
+  readonly protocol: string;
+  readonly crypto: readonly string[];
 }
 
 /** A connection line as sdp-transform models it. */
@@ -70,6 +80,15 @@ interface TreeMedia {
   rtcp?: { port: number; netType?: string; ipVer?: number; address?: string };
   rtcpMux?: string;
   direction?: string;
+  crypto?: TreeCrypto[];
+}
+
+/** `a=crypto:<id> <suite> <config> [<sessionConfig>]` as sdp-transform models it. */
+interface TreeCrypto {
+  id: number;
+  suite: string;
+  config: string;
+  sessionConfig?: string;
 }
 
 /** The sdp-transform session object (only the fields edgesbc reads or writes are typed). */
@@ -155,6 +174,9 @@ export function parseSdp(body: string): SdpResult {
       rtcpAddress: m.rtcp?.address ?? address,
       nullAddress,
       hold: nullAddress || direction !== DIRECTION.sendrecv,
+      crypto: (m.crypto ?? []).map((c) =>
+        [c.id, c.suite, c.config, c.sessionConfig].filter((part) => part !== undefined).join(" ")
+      ),
     });
   }
   const origin = /^o=.*$/m.exec(body);
@@ -178,6 +200,8 @@ export interface RewriteOptions {
   readonly sessionConnection: boolean;
   /** Flag `o`: rewrite the o= address. */
   readonly origin: boolean;
+  /** Profile and `a=crypto` per m= index where SRTP ends here; undefined keeps the line's. */
+  readonly security?: readonly (StreamSecurity | undefined)[];
 }
 
 /** Serializes `sdp` with the relay address and ports in place of the sender's (rules above). */
@@ -200,6 +224,12 @@ export function rewriteSdp(sdp: Sdp, options: RewriteOptions): string {
       }
       m.port = port;
     }
+    const security = options.security?.[i];
+    if (security !== undefined && m.port !== 0) {
+      m.protocol = security.protocol;
+      if (security.crypto.length === 0) delete m.crypto;
+      else m.crypto = security.crypto.map(treeCrypto);
+    }
     if (m.connection === undefined) sessionUsed = true;
     else if (!isNullAddress(m.connection.ip)) m.connection = { version, ip: address };
   }
@@ -216,6 +246,17 @@ export function rewriteSdp(sdp: Sdp, options: RewriteOptions): string {
     ? sdp.originLine.replace(/ IN IP[46] \S+\s*$/, ` IN IP${version} ${address}`)
     : sdp.originLine;
   return out.replace(/^o=.*$/m, () => line);
+}
+
+/** An `a=crypto` value back into sdp-transform's shape. */
+function treeCrypto(value: string): TreeCrypto {
+  const [id = "", suite = "", config = "", ...rest] = value.split(" ");
+  return {
+    id: Number(id),
+    suite,
+    config,
+    ...(rest.length > 0 && { sessionConfig: rest.join(" ") }),
+  };
 }
 
 function fail(code: SdpErrorCode, message: string): SdpResult {

@@ -9,6 +9,7 @@
 import type { Side } from "../config/config.ts";
 import type { RelaySocket } from "./packet/backend.ts";
 import type { Leg } from "./packet/leg.ts";
+import type { LegCrypto } from "./srtp_media.ts";
 
 /** 0 = the party whose tag is the session's From tag (the caller), 1 = the other one. */
 export type Party = 0 | 1;
@@ -23,6 +24,8 @@ export interface Stream {
   readonly type: string;
   /** [caller leg, callee leg]; undefined once closed (rejected, timed out). */
   legs: readonly [Leg, Leg] | undefined;
+  /** Each party's SRTP keys, [caller, callee] (rtp/srtp_media.ts). */
+  readonly crypto: readonly [LegCrypto, LegCrypto];
   /** Agreed direction is not sendrecv, or an address is 0.0.0.0: `holdTimeout` applies. */
   hold: boolean;
   /** Sum of both legs' packets at the last sweep. */
@@ -101,6 +104,10 @@ export interface LegInfo {
   readonly drops: number;
   /** Of `drops`: packets from a host that is not the party's. */
   readonly strangers: number;
+  /** "srtp" when the relay ends this party's SRTP, else "rtp". */
+  readonly profile: "srtp" | "rtp";
+  /** Of `drops`: the party's packets that failed SRTP authentication or the replay check. */
+  readonly srtpFailures: number;
 }
 
 export interface StreamInfo {
@@ -131,6 +138,8 @@ export interface RelayStats {
   readonly packetsRelayed: number;
   readonly bytesRelayed: number;
   readonly drops: number;
+  /** Of `drops`: SRTP packets that failed authentication or the replay check. */
+  readonly srtpFailures: number;
   /** Offers refused by a cap (too many m= lines, too many unanswered from one source). */
   readonly offersRefused: number;
 }
@@ -173,6 +182,8 @@ function legInfo(leg: Leg): LegInfo {
     rtcpPackets: leg.rtcpPackets,
     drops: leg.drops,
     strangers: leg.strangers,
+    profile: leg.srtpIn !== undefined || leg.srtpOut !== undefined ? "srtp" : "rtp",
+    srtpFailures: leg.srtpFailures,
   };
 }
 
@@ -213,6 +224,11 @@ export function newLeg(
     rtcpBytes: 0,
     drops: 0,
     strangers: 0,
+    srtpIn: undefined,
+    srtpOut: undefined,
+    srtpInKey: undefined,
+    srtpOutKey: undefined,
+    srtpFailures: 0,
     seen: 0,
     lastActive: 0,
     closed: false,

@@ -46,6 +46,7 @@ export function relayStats(input: StatsInput): RelayStats {
     packetsRelayed: input.totals.packets,
     bytesRelayed: input.totals.bytes,
     drops: input.totals.drops,
+    srtpFailures: input.totals.srtpFailures,
     offersRefused: input.offersRefused,
   };
 }

@@ -14,6 +14,7 @@
 export const LAYERS: readonly (readonly string[])[] = [
   ["config/"],
   ["config/kamailio/"],
+  ["rtp/srtp/"],
   ["rtp/packet/"],
   ["rtp/"],
   ["sbc/message/"],

@@ -17,11 +17,20 @@ export type BackendName = typeof BACKEND[keyof typeof BACKEND];
 
 /** Per-socket forwarding decision, made by the relay. */
 export interface Forwarder {
-  /** Where a datagram from `source` goes (counted as relayed), or null to drop it. */
-  forward(source: Deno.NetAddr, bytes: number): Deno.NetAddr | null;
+  /**
+   * Where the datagram `packet[0, length)` from `source` goes (counted as relayed), or null to
+   * drop it. It may be rewritten in place (SRTP to RTP and back): `packet` has room past `length`
+   * (at least `PACKET_ROOM` bytes), and `sendLength` says how much to send.
+   */
+  forward(source: Deno.NetAddr, packet: Uint8Array, length: number): Deno.NetAddr | null;
+  /** The length to send after a `forward` that returned a destination. */
+  readonly sendLength: number;
   /** `count` forwarded datagrams could not be sent. */
   sendFailed(count: number): void;
 }
+
+/** Bytes a backend leaves free past a received datagram, for an SRTP trailer (at most 14). */
+export const PACKET_ROOM = 64;
 
 /** A bound UDP socket of the relay. */
 export interface RelaySocket {

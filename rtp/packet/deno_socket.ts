@@ -7,7 +7,7 @@
  */
 
 import { getLogger } from "@logtape/logtape";
-import type { DatagramBackend, Forwarder, RelaySocket } from "./backend.ts";
+import { type DatagramBackend, type Forwarder, PACKET_ROOM, type RelaySocket } from "./backend.ts";
 
 /** Largest datagram relayed whole; RTP stays under the path MTU, longer ones are truncated. */
 const RECEIVE_BUFFER = 8192;
@@ -64,11 +64,13 @@ class DenoSocket implements RelaySocket {
     // One receive buffer per socket, reused: Deno's default allocates 64 KiB per datagram.
     // The send is awaited before the next receive overwrites it.
     const buf = new Uint8Array(RECEIVE_BUFFER);
+    // Received into all but the last bytes: an SRTP trailer may be added in place.
+    const into = buf.subarray(0, RECEIVE_BUFFER - PACKET_ROOM);
     let errors = 0;
     for (;;) {
       let packet: [Uint8Array, Deno.Addr];
       try {
-        packet = await this.#conn.receive(buf);
+        packet = await this.#conn.receive(into);
       } catch (e) {
         // A transient error (an ICMP report) on a live socket: keep receiving, within reason.
         if (!this.#closed && !(e instanceof Deno.errors.BadResource) && ++errors < MAX_ERRORS) {
@@ -83,11 +85,10 @@ class DenoSocket implements RelaySocket {
         return;
       }
       errors = 0;
-      const data = packet[0];
-      const dest = forwarder.forward(packet[1] as Deno.NetAddr, data.byteLength);
+      const dest = forwarder.forward(packet[1] as Deno.NetAddr, buf, packet[0].byteLength);
       if (dest === null) continue;
       try {
-        await out.send(data, dest);
+        await out.send(buf.subarray(0, forwarder.sendLength), dest);
       } catch {
         forwarder.sendFailed(1);
       }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { DatagramBackend, Forwarder, RelaySocket } from "./backend.ts";
+import { type DatagramBackend, type Forwarder, PACKET_ROOM, type RelaySocket } from "./backend.ts";
 import {
   AF_INET,
   EACCES,
@@ -87,6 +87,8 @@ export class FfiBackend implements DatagramBackend {
   /** Pointer to data slot i, as two 32-bit halves, for writing send iovecs. */
   readonly #slotLo = new Uint32Array(BATCH);
   readonly #slotHi = new Uint32Array(BATCH);
+  /** Data slot i as bytes, handed to the forwarder (which may rewrite it in place). */
+  readonly #slotViews: Uint8Array[] = [];
   readonly #offsets: {
     recvVec: number;
     recvNames: number;
@@ -120,6 +122,7 @@ export class FfiBackend implements DatagramBackend {
       const slot = base + BigInt(data + SLOT * i);
       this.#slotLo[i] = Number(slot & 0xffffffffn);
       this.#slotHi[i] = Number(slot >> 32n);
+      this.#slotViews.push(new Uint8Array(this.#arena, data + SLOT * i, SLOT));
       // receive: name i, iovec i -> data slot i
       const r = recvVec + MMSG * i;
       v.setBigUint64(r, base + BigInt(recvNames + NAME * i), true);
@@ -127,7 +130,8 @@ export class FfiBackend implements DatagramBackend {
       v.setBigUint64(r + 16, base + BigInt(recvIovs + IOV * i), true);
       v.setBigUint64(r + 24, 1n, true);
       v.setBigUint64(recvIovs + IOV * i, slot, true);
-      v.setBigUint64(recvIovs + IOV * i + 8, BigInt(SLOT), true);
+      // Room is left past the longest datagram for an SRTP trailer added in place.
+      v.setBigUint64(recvIovs + IOV * i + 8, BigInt(SLOT - PACKET_ROOM), true);
       // send: name i, iovec i (its base and length set per datagram)
       const s = sendVec + MMSG * i;
       v.setBigUint64(s, base + BigInt(sendNames + NAME * i), true);
@@ -270,8 +274,9 @@ export class FfiBackend implements DatagramBackend {
       const port = (bytes[name + 2]! << 8) | bytes[name + 3]!;
       const word = u32[(name + 4) >> 2]!;
       const from = source.get(word, port, bytes, name);
-      const dest = forwarder.forward(from, len);
+      const dest = forwarder.forward(from, this.#slotViews[i]!, len);
       if (dest === null) continue;
+      const length = forwarder.sendLength;
       const to = out.nameOf(dest);
       if (to === undefined) {
         failed++;
@@ -280,7 +285,7 @@ export class FfiBackend implements DatagramBackend {
       const iov = (o.sendIovs + IOV * k) >> 2;
       u32[iov] = this.#slotLo[i]!;
       u32[iov + 1] = this.#slotHi[i]!;
-      u32[iov + 2] = len > SLOT ? SLOT : len;
+      u32[iov + 2] = length;
       u32[iov + 3] = 0;
       const sn = o.sendNames + NAME * k;
       u16[(sn + 2) >> 1] = to.portWord;

@@ -14,6 +14,11 @@
  * RTCP is counted apart: it never keeps the RTP stream alive. A latch is reset when the party's
  * SDP address changes.
  *
+ * SRTP (rtp/srtp/): a leg whose party speaks SRTP has contexts. What the party sends is
+ * authenticated and decrypted before it may latch, so a packet without the key never moves the
+ * media (it is dropped and counted as an SRTP failure); what goes to it is encrypted last. With
+ * rtcp-mux (RFC 5761) SRTCP arrives on the RTP socket: told apart by its packet type (200-204).
+ *
  * @module
  */
 
@@ -29,6 +34,8 @@ export interface RelayTotals {
   packets: number;
   bytes: number;
   drops: number;
+  /** Of `drops`: SRTP packets that failed authentication or the replay check. */
+  srtpFailures: number;
 }
 
 export interface ForwarderOptions {
@@ -50,18 +57,38 @@ export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): For
     if (stranger) from.strangers++;
     return null;
   };
-  return {
-    forward: (source, bytes) => {
+  const forwarder = {
+    sendLength: 0,
+    forward: (source: Deno.NetAddr, packet: Uint8Array, length: number) => {
       const latched = rtcp ? from.latchedRtcp : from.latchedRtp;
       const same = latched !== undefined && latched.port === source.port &&
         latched.hostname === source.hostname;
-      if (!same) {
-        // Strict source: only the party's own hosts, whatever the latch says.
-        if (!from.sources.has(source.hostname)) return drop(true);
-        if (from.symmetric && !latch(from, source, rtcp, latched, now)) return drop(false);
+      // Strict source: only the party's own hosts, whatever the latch says.
+      if (!same && !from.sources.has(source.hostname)) return drop(true);
+      let n = length;
+      const inbound = from.srtpIn;
+      if (inbound !== undefined) {
+        n = rtcp || isMuxedRtcp(packet, n)
+          ? inbound.unprotectRtcp(packet, n)
+          : inbound.unprotectRtp(packet, n);
+        if (n < 0) {
+          from.srtpFailures++;
+          totals.srtpFailures++;
+          return drop(false);
+        }
       }
+      if (!same && from.symmetric && !latch(from, source, rtcp, latched, now)) return drop(false);
       const dest = rtcp ? to.destRtcp : to.destRtp;
       if (dest === null) return drop(false);
+      const outbound = to.srtpOut;
+      if (outbound !== undefined) {
+        n = rtcp || isMuxedRtcp(packet, n)
+          ? outbound.protectRtcp(packet, n)
+          : outbound.protectRtp(packet, n);
+        if (n < 0) return drop(false);
+      }
+      forwarder.sendLength = n;
+      const bytes = length;
       if (rtcp) {
         from.rtcpPackets++;
         from.rtcpBytes += bytes;
@@ -73,11 +100,19 @@ export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): For
       totals.bytes += bytes;
       return dest;
     },
-    sendFailed: (count) => {
+    sendFailed: (count: number) => {
       to.drops += count;
       totals.drops += count;
     },
   };
+  return forwarder;
+}
+
+/** RTCP on the RTP port (rtcp-mux, RFC 5761 §4): packet types 200-204 where RTP has M + PT. */
+function isMuxedRtcp(packet: Uint8Array, length: number): boolean {
+  if (length < 2) return false;
+  const type = packet[1]!;
+  return type >= 200 && type <= 204;
 }
 
 /**

@@ -8,6 +8,8 @@
  */
 
 import type { Side } from "../../config/config.ts";
+import type { SrtpContext } from "../srtp/context.ts";
+import type { SdesCrypto } from "../srtp/sdes.ts";
 import type { RelaySocket } from "./backend.ts";
 
 /**
@@ -47,6 +49,17 @@ export interface Leg {
   drops: number;
   /** Of `drops`: packets from a host that is not the party's (a stranger's). */
   strangers: number;
+  /**
+   * SRTP on this party's side (rtp/srtp_media.ts sets them): `srtpIn` turns what the party sends
+   * into RTP, `srtpOut` what it receives into SRTP. Undefined: plain RTP that way.
+   */
+  srtpIn: SrtpContext | undefined;
+  srtpOut: SrtpContext | undefined;
+  /** The keys those contexts were opened with (a re-offer with the same key keeps them). */
+  srtpInKey: SdesCrypto | undefined;
+  srtpOutKey: SdesCrypto | undefined;
+  /** Of `drops`: the party's packets that failed SRTP authentication or the replay check. */
+  srtpFailures: number;
   /** `packets` at the last sweep. */
   seen: number;
   /** Last time (clock ms) the latched source was known to be sending. */

@@ -103,6 +103,11 @@ export const METRICS: readonly MetricRow[] = [
   ),
   counter("edgesbc_rtp_drops_total", "RTP/RTCP packets dropped", (s) => s.media.drops),
   counter(
+    "edgesbc_srtp_failures_total",
+    "SRTP/SRTCP packets dropped: authentication or replay check failed",
+    (s) => s.media.srtpFailures,
+  ),
+  counter(
     "edgesbc_rtp_offers_refused_total",
     "SDP offers refused by a cap (media.max_streams, media.max_offers_per_source)",
     (s) => s.media.offersRefused,

@@ -64,6 +64,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       topologyHiding: true,
       serverHeader: undefined,
       natPing: 30,
+      srtp: "off",
       tls: undefined,
     },
     internal: {
@@ -80,6 +81,7 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       topologyHiding: false,
       serverHeader: undefined,
       natPing: 30,
+      srtp: "off",
       tls: undefined,
     },
     media: {
@@ -145,7 +147,7 @@ Deno.test("loadConfig() rejects an unknown key with its line", () => {
     edit({ 5: 'flags = "w"\ncolour = 1' }),
     CONFIG_ERROR_CODE.unknownKey,
     "edge.toml:6: interfaces.external.colour: unknown key: allowed keys here are advertise, " +
-      "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, tls, " +
+      "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, srtp, tls, " +
       "topology_hiding and trusted",
   );
 });

@@ -51,6 +51,7 @@ Deno.test("parseSdp() extracts each stream with its effective address and RTCP p
     rtcpAddress: "192.168.1.10",
     nullAddress: false,
     hold: false,
+    crypto: [],
   });
   assert.equal(video!.address, "192.168.1.11");
   assert.equal(video!.rtcpMux, true);

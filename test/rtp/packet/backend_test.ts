@@ -45,14 +45,22 @@ for (const name of [BACKEND.ffi, BACKEND.deno] as BackendName[]) {
     const peerB = Deno.listenDatagram(udp(PEER, PORTS.peerB));
     const seen: { source: string; bytes: number }[] = [];
     let failed = 0;
-    const toPeerB: Forwarder = {
-      forward: (source, bytes) => {
+    // Forwards as received, except a 200-byte datagram, which gets 10 bytes appended in place
+    // (as SRTP's trailer is): the room past a datagram is the backend's promise.
+    const toPeerB = {
+      sendLength: 0,
+      forward: (source: Deno.NetAddr, packet: Uint8Array, bytes: number) => {
         seen.push({ source: `${source.hostname}:${source.port}`, bytes });
+        toPeerB.sendLength = bytes;
+        if (bytes === 200) {
+          packet.fill(0xee, bytes, bytes + 10);
+          toPeerB.sendLength = bytes + 10;
+        }
         return udp(PEER, PORTS.peerB);
       },
-      sendFailed: (n) => failed += n,
+      sendFailed: (n: number) => failed += n,
     };
-    const drop: Forwarder = { forward: () => null, sendFailed: (n) => failed += n };
+    const drop: Forwarder = { sendLength: 0, forward: () => null, sendFailed: (n) => failed += n };
     try {
       a.start(toPeerB, b);
       b.start(drop, a);
@@ -64,6 +72,12 @@ for (const name of [BACKEND.ffi, BACKEND.deno] as BackendName[]) {
       // it leaves from b's port, the relay's socket facing B
       assert.equal(got[1].port, PORTS.b);
       assert.deepEqual(seen, [{ source: `${PEER}:${PORTS.peerA}`, bytes: 172 }]);
+      await peerA.send(new Uint8Array(200).fill(1), udp(RELAY, PORTS.a));
+      const grown = await receiveOne(peerB);
+      assert.deepEqual(
+        grown?.[0],
+        Uint8Array.from([...Array(200).fill(1), ...Array(10).fill(0xee)]),
+      );
       // b drops what it gets: nothing reaches A
       await peerB.send(payload, udp(RELAY, PORTS.b));
       assert.equal(await receiveOne(peerA, 200), undefined);
@@ -82,7 +96,7 @@ for (const name of [BACKEND.ffi, BACKEND.deno] as BackendName[]) {
     const b = backend.bind(RELAY, PORTS.b);
     try {
       assert.throws(() => backend.bind(RELAY, PORTS.a), Deno.errors.AddrInUse);
-      const drop: Forwarder = { forward: () => null, sendFailed: () => {} };
+      const drop: Forwarder = { sendLength: 0, forward: () => null, sendFailed: () => {} };
       a.start(drop, b);
       b.start(drop, a);
     } finally {

@@ -80,6 +80,7 @@ const SNAPSHOT: MetricsSnapshot = {
     packetsRelayed: 1000,
     bytesRelayed: 172000,
     drops: 9,
+    srtpFailures: 4,
     offersRefused: 10,
   },
   build: { version: "0.3.0", commit: "abc", deno: "2.9.6", v8: "15.0" },
@@ -101,6 +102,7 @@ Deno.test("/metrics parses as the exposition format: every metric once, typed, h
   assert.equal(value("edgesbc_rtp_ports_in_use"), 20);
   assert.equal(value("edgesbc_rtp_bytes_relayed_total"), 172000);
   assert.equal(value("edgesbc_rtp_drops_total"), 9);
+  assert.equal(value("edgesbc_srtp_failures_total"), 4);
   assert.deepEqual(families.get("edgesbc_build_info")!.samples[0], {
     labels: { version: "0.3.0", commit: "abc", deno: "2.9.6" },
     value: 1,

@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { SRTP_BACKEND, SRTP_DIRECTION } from "../../../rtp/srtp/context.ts";
+import { openSrtpContext } from "../../../rtp/srtp/open_context.ts";
+import { SRTP_SUITE } from "../../../rtp/srtp/suite.ts";
+import { testKey } from "./_packets.ts";
+
+const options = { suite: SRTP_SUITE.AES_CM_128_HMAC_SHA1_80, direction: SRTP_DIRECTION.inbound };
+
+Deno.test("openSrtpContext() picks libsrtp by default when it can load", () => {
+  const ctx = openSrtpContext(testKey(), options);
+  assert.equal(ctx.backend, SRTP_BACKEND.libsrtp);
+  ctx.close();
+});
+
+Deno.test("openSrtpContext() gives the builtin backend when asked", () => {
+  const ctx = openSrtpContext(testKey(), { ...options, prefer: SRTP_BACKEND.builtin });
+  assert.equal(ctx.backend, SRTP_BACKEND.builtin);
+  ctx.close();
+});
