@@ -11,7 +11,12 @@ missing_prerequisites() {
   local suite=$1 program package row_suite _
   while IFS=$'\t' read -r program package row_suite _; do
     [[ -z "$program" || "$program" == \#* || "$row_suite" != "$suite" ]] && continue
-    command -v "$program" >/dev/null 2>&1 || echo "$program $package"
+    # A path (a glob) names a file a program loads (a module, a shared library), not a command.
+    if [[ "$program" == /* ]]; then
+      compgen -G "$program" >/dev/null || echo "$program $package"
+    else
+      command -v "$program" >/dev/null 2>&1 || echo "$program $package"
+    fi
   done <test/prerequisites.tsv
 }
 
