@@ -15,6 +15,8 @@ export interface SideOptions {
   networks?: readonly string[];
   /** `nat_ping` seconds (issue 11's NAT keepalives) */
   natPing?: number;
+  /** `srtp` mode */
+  srtp?: "off" | "optional" | "mandatory";
 }
 
 export interface MediaConfigOptions {
@@ -37,7 +39,8 @@ export function mediaConfig(ports: Ports, options: MediaConfigOptions = {}): str
     (o?.flags !== undefined ? `flags = "${o.flags}"\n` : "") +
     (o?.advertise !== undefined ? `advertise = "${o.advertise}"\n` : "") +
     (o?.networks !== undefined ? `networks = ${JSON.stringify(o.networks)}\n` : "") +
-    (o?.natPing !== undefined ? `nat_ping = ${o.natPing}\n` : "");
+    (o?.natPing !== undefined ? `nat_ping = ${o.natPing}\n` : "") +
+    (o?.srtp !== undefined ? `srtp = "${o.srtp}"\n` : "");
   const sip = (host: string) =>
     JSON.stringify([
       `udp:${host}:${ports.sbc}`,

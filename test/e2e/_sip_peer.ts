@@ -345,7 +345,7 @@ export async function respond(
   request: SipMessage,
   status: number,
   reason: string,
-  options: { toTag?: string; body?: string } = {},
+  options: { toTag?: string; body?: string; headers?: readonly string[] } = {},
 ): Promise<void> {
   const vias = request.headers.filter((h) => h.name === "via").map((h) => `Via: ${h.value}`);
   const to = header(request, "to");
@@ -364,6 +364,7 @@ export async function respond(
     `Call-ID: ${request.callId}`,
     `CSeq: ${request.cseq.seq} ${request.cseq.method}`,
     ...(dialogForming ? [`Contact: <${endpoint.contactUri}>`] : []),
+    ...options.headers ?? [],
   ];
   const top = request.vias[0];
   if (!top) throw new Error(`${startLine(request)} has no Via`);
