@@ -134,6 +134,9 @@ export async function startSbc(config: Config): Promise<Sbc> {
     exempt: (host) =>
       inNetworks(host, networks.internal) || inNetworks(host, config.external.trusted),
     tls,
+    // A connection is admitted as a message is: access lists and the rate limit (which then
+    // bounds handshakes per second from one address too).
+    admit: (side, host): boolean => core.admits(side, host),
   });
   const core = new ProxyCore({
     config,

@@ -4,12 +4,18 @@
  *
  * @module
  */
+import { getLogger } from "@logtape/logtape";
 import { resolveHost, resolveUri } from "../transport/destination.ts";
 import type { SendTarget } from "../transport/transport.ts";
 import type { Target } from "./context.ts";
 import { defaultProto, type LocalSides } from "./local_address.ts";
 
-/** The send target for `target`; undefined when its host cannot be resolved. */
+const log = getLogger(["edgesbc", "sip"]);
+
+/**
+ * The send target for `target`; undefined when its host cannot be resolved, or it asks for TLS
+ * and the outgoing side has none.
+ */
 export async function resolveNextHop(
   target: Target,
   sides: LocalSides,
@@ -20,7 +26,21 @@ export async function resolveNextHop(
     ? await resolveHost(target.peer.host, target.peer.port, fallback)
     : await resolveUri(target.uri, fallback);
   if (!dest) return undefined;
-  // A transport the outgoing side does not listen on falls back to the one it has.
+  // TLS is never given up for a cleartext transport (RFC 3261 §26.2.2): no TLS socket, no send.
+  if (dest.proto === "tls" && out.ports.tls === undefined) {
+    log.warn("Not sending to {uri}: it asks for TLS and the {side} interface has no tls: socket", {
+      uri: target.uri,
+      side: target.out,
+    });
+    return undefined;
+  }
+  // Another transport the outgoing side does not listen on falls back to the one it has.
   const proto = out.ports[dest.proto] !== undefined ? dest.proto : defaultProto(out);
-  return { side: target.out, proto, dest: dest.peer, connection: undefined };
+  return {
+    side: target.out,
+    proto,
+    dest: dest.peer,
+    connection: undefined,
+    ...(dest.name !== undefined && { serverName: dest.name }),
+  };
 }

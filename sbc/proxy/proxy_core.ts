@@ -7,7 +7,7 @@
  */
 import { getLogger } from "@logtape/logtape";
 import { inNetworks } from "../../config/cidr.ts";
-import type { Config } from "../../config/config.ts";
+import type { Config, Side } from "../../config/config.ts";
 import type { MediaOutcome } from "../../rtp/relay_types.ts";
 import { parseMessage } from "../message/message.ts";
 import { type ParseError, type SipMessage } from "../message/sip_message.ts";
@@ -212,26 +212,37 @@ export class ProxyCore implements ProxyActions {
 
   /** Entry point for every received message. Never throws. */
   receive(inbound: Inbound): void {
-    // Access lists come before parsing: a refused source costs no parse and gets nothing back.
-    const { allow, deny } = this.config[inbound.side];
-    const host = inbound.source.host;
-    // A source the other side owns cannot arrive here but by spoofing (over UDP): dropped too.
-    if (
-      (allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny) ||
-      this.#boundary.crosses(inbound.side, host)
-    ) {
-      this.counters.denied++;
-      return;
-    }
-    if (inbound.side === "external" && !inNetworks(host, this.config.external.trusted)) {
-      const admission = this.#rates.admit(host, this.#clock.now());
-      if (admission !== "ok") return this.#rateLimited(host, admission === "new-ban");
-    }
+    if (!this.admits(inbound.side, inbound.source.host)) return;
     const parsed = parseMessage(inbound.data);
     if (!parsed.ok) return this.#onMalformed(parsed.error, inbound);
     const msg = parsed.value;
     if (msg.kind === "response") this.#onResponse(msg, inbound);
     else void this.#onRequest(msg, inbound);
+  }
+
+  /**
+   * Whether a message, or a new TCP or TLS connection, from `host` on `side` is served: access
+   * lists, spoofed inside sources and the rate limit, before anything is parsed or any handshake
+   * is made. A refused source gets nothing back; each refusal is counted.
+   */
+  admits(side: Side, host: string): boolean {
+    const { allow, deny } = this.config[side];
+    // A source the other side owns cannot arrive here but by spoofing (over UDP): dropped too.
+    if (
+      (allow.length > 0 && !inNetworks(host, allow)) || inNetworks(host, deny) ||
+      this.#boundary.crosses(side, host)
+    ) {
+      this.counters.denied++;
+      return false;
+    }
+    if (side === "external" && !inNetworks(host, this.config.external.trusted)) {
+      const admission = this.#rates.admit(host, this.#clock.now());
+      if (admission !== "ok") {
+        this.#rateLimited(host, admission === "new-ban");
+        return false;
+      }
+    }
+    return true;
   }
 
   /** An untrusted outside address holds more transactions than `max_transactions_per_source`. */

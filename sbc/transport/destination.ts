@@ -17,6 +17,8 @@ const log = getLogger(["edgesbc", "dns"]);
 export interface Destination {
   readonly peer: Peer;
   readonly proto: SipProto;
+  /** The host name it was resolved from: a TLS server is checked against it (RFC 5922 §7.2). */
+  readonly name?: string;
 }
 
 const IPV4_REGEXP = /^\d{1,3}(\.\d{1,3}){3}$/;
@@ -67,12 +69,13 @@ export async function resolveHost(
       const best = srv.sort((a, b) => a.priority - b.priority || b.weight - a.weight)[0];
       if (best) {
         const a = await lookup(best.target, { family: 4 });
-        return { peer: { host: a.address, port: best.port }, proto };
+        // RFC 5922 §7.2: the certificate must name the domain asked for, not the SRV target.
+        return { peer: { host: a.address, port: best.port }, proto, name: bare };
       }
     }
     // getaddrinfo, so /etc/hosts names work as operators expect.
     const a = await lookup(bare, { family: 4 });
-    return { peer: { host: a.address, port: port ?? defaultPort(proto) }, proto };
+    return { peer: { host: a.address, port: port ?? defaultPort(proto) }, proto, name: bare };
   } catch (err) {
     log.warn("Cannot resolve {host}: {err}", { host: bare, err: `${err}` });
   }

@@ -14,6 +14,12 @@ const log = getLogger(["edgesbc", "transport"]);
 
 const READ_SIZE = 65536;
 
+/**
+ * Bytes waiting to be written on one connection, at most (Kamailio's `tcp_conn_wq_max`): a peer
+ * that stops reading would otherwise have every answer to it held in memory.
+ */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
 /** A TCP or TLS connection, inbound or outbound; writes are queued so messages never interleave. */
 export class TcpConnection {
   readonly remote: Peer;
@@ -28,6 +34,10 @@ export class TcpConnection {
   lastActivity = performance.now();
   /** Since when (performance.now()) part of a message has waited for its rest; undefined: none. */
   partialSince: number | undefined;
+  /** Since when the oldest queued write has waited; undefined: nothing queued. */
+  writingSince: number | undefined;
+  #queued = 0;
+  #writeFailed = false;
 
   constructor(
     conn: ByteStream,
@@ -47,17 +57,45 @@ export class TcpConnection {
     return this.#closed;
   }
 
-  /** Queues bytes for writing; a failed write closes the connection. */
+  /**
+   * Queues bytes for writing; a failed write, or more than `MAX_QUEUED_BYTES` waiting, closes the
+   * connection. Only a finished write counts as activity: a peer that stops reading is not idle
+   * traffic but a stalled connection (the sweep closes it by `writingSince`).
+   */
   write(bytes: Uint8Array): Promise<boolean> {
     if (this.#closed) return Promise.resolve(false);
-    this.lastActivity = performance.now();
+    if (this.#queued + bytes.length > MAX_QUEUED_BYTES) {
+      log.warn("Closing {proto} connection to {peer}: {bytes} bytes wait to be written", {
+        proto: this.proto.toUpperCase(),
+        peer: peerKey(this.remote),
+        bytes: this.#queued,
+      });
+      this.close();
+      return Promise.resolve(false);
+    }
+    this.#queued += bytes.length;
+    this.writingSince ??= performance.now();
     const done = this.#writing.then(async () => {
       let off = 0;
       while (off < bytes.length) off += await this.#conn.write(bytes.subarray(off));
     });
     this.#writing = done.catch(() => {});
-    return done.then(() => true, (err) => {
-      log.warn("TCP write to {peer} failed: {err}", { peer: peerKey(this.remote), err: `${err}` });
+    return done.then(() => {
+      this.#queued -= bytes.length;
+      this.lastActivity = performance.now();
+      this.writingSince = this.#queued > 0 ? this.lastActivity : undefined;
+      return true;
+    }, (err) => {
+      this.#queued -= bytes.length;
+      // One line per connection: every write queued behind the failed one fails too.
+      if (!this.#writeFailed && !this.#closed) {
+        log.warn("{proto} write to {peer} failed: {err}", {
+          proto: this.proto.toUpperCase(),
+          peer: peerKey(this.remote),
+          err: `${err}`,
+        });
+      }
+      this.#writeFailed = true;
       this.close();
       return false;
     });

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { SecureContextOptions, TlsOptions } from "node:tls";
+import {
+  checkServerIdentity,
+  type PeerCertificate,
+  type SecureContextOptions,
+  type TlsOptions,
+} from "node:tls";
 import type { TlsMaterial } from "../../config/tls_files.ts";
 
 const VERSION = { "1.2": "TLSv1.2", "1.3": "TLSv1.3" } as const;
@@ -32,14 +37,16 @@ export function serverOptions(m: TlsMaterial, handshakeMs: number): TlsOptions {
 
 /**
  * An outgoing connection's options: the server is verified (against `ca`, else the system's CAs)
- * and by name; our certificate goes along for servers that ask for one. No material: the
- * system's CAs, no client certificate, TLS 1.2 at least.
+ * and by `name`, the host name or IP the target URI gave (RFC 5922 §7.2); our certificate goes
+ * along for servers that ask for one. No material: the system's CAs, no client certificate, TLS
+ * 1.2 at least.
  */
-export function clientOptions(m: TlsMaterial | undefined, host: string, isIp: boolean) {
+export function clientOptions(m: TlsMaterial | undefined, name: string, isIp: boolean) {
   return {
     ...(m ? secureContextOptions(m) : { minVersion: VERSION["1.2"] }),
     // SNI carries names only (RFC 6066 §3); an IP is checked against the certificate's IP SANs.
-    ...(!isIp && { servername: host }),
+    ...(!isIp && { servername: name }),
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(name, cert),
     rejectUnauthorized: true,
   };
 }

@@ -42,6 +42,8 @@ export interface SendTarget {
   readonly connection: TcpConnection | undefined;
   /** Only over a connection already up (a keepalive to a NATed phone: it cannot be dialled). */
   readonly existingOnly?: boolean;
+  /** The host name `dest` was resolved from: SNI and the certificate check of a TLS server. */
+  readonly serverName?: string;
 }
 
 export type Send = (target: SendTarget, bytes: Uint8Array) => Promise<boolean>;
@@ -59,12 +61,24 @@ export interface TransportOptions {
   readonly exempt?: (host: string) => boolean;
   /** Each side's certificates: for its `tls:` listeners and the TLS connections it opens. */
   readonly tls?: Partial<Record<Side, TlsMaterial>>;
+  /**
+   * Whether a new inbound connection from `host` is served at all (access lists, bans): asked
+   * before any TLS work, so a refused source costs no handshake.
+   */
+  readonly admit?: (side: Side, host: string) => boolean;
 }
 
 /** A connection's key: the same host and port over TCP and TLS are two connections. */
 function connectionKey(proto: SipProto, peer: Peer): string {
   return `${proto}:${peerKey(peer)}`;
 }
+
+/**
+ * Outgoing connections being set up, at most, in all and to one host: where they go can be named
+ * by a header from outside (a Record-Route), so a slow host must not tie up more.
+ */
+const MAX_CONNECTING = 256;
+const MAX_CONNECTING_PER_HOST = 8;
 
 /** How long an accept loop waits after an error (out of descriptors): it doubles to a second. */
 const ACCEPT_BACKOFF_MS = [10, 20, 50, 100, 200, 500, 1000];
@@ -130,7 +144,15 @@ export class Transport {
       const now = performance.now();
       for (const c of [...this.#connections.values()]) {
         if (c.lastActivity < now - idle) c.close();
-        else if (c.partialSince !== undefined && c.partialSince < now - deadline) {
+        else if (c.writingSince !== undefined && c.writingSince < now - deadline) {
+          // Kamailio's tcp_send_timeout: a peer that does not read what it is sent.
+          log.warn("Closing {proto} connection to {peer}: nothing written for {ms} ms", {
+            proto: c.proto.toUpperCase(),
+            peer: peerKey(c.remote),
+            ms: deadline,
+          });
+          c.close();
+        } else if (c.partialSince !== undefined && c.partialSince < now - deadline) {
           log.warn("Closing TCP connection from {peer}: no whole message within {ms} ms", {
             peer: peerKey(c.remote),
             ms: deadline,
@@ -158,7 +180,9 @@ export class Transport {
     // Counted when the TCP connection arrives, before any handshake work is spent on it.
     server.on("connection", (socket: Socket) => {
       const host = socket.remoteAddress ?? "";
-      if (this.#closed || !this.#admitTcp({ hostname: host })) return void socket.destroy();
+      if (this.#closed || !this.#admitted(side, host) || !this.#admitTcp({ hostname: host })) {
+        return void socket.destroy();
+      }
       const key = `${host}:${socket.remotePort}`;
       this.#handshaking.set(key, host);
       socket.once("close", () => this.#handshaking.delete(key));
@@ -225,23 +249,43 @@ export class Transport {
     const usable = connection && !connection.closed && connection.proto === proto;
     let conn = usable ? connection : this.#connections.get(connectionKey(proto, dest));
     if (!conn && target.existingOnly) return false;
-    if (!conn) conn = await this.#connect(side, proto, dest);
+    if (!conn) conn = await this.#connect(side, proto, dest, target.serverName);
     return conn ? conn.write(bytes) : false;
   }
 
-  #connect(side: Side, proto: SipProto, dest: Peer): Promise<TcpConnection | undefined> {
+  #connect(
+    side: Side,
+    proto: SipProto,
+    dest: Peer,
+    serverName?: string,
+  ): Promise<TcpConnection | undefined> {
     const key = connectionKey(proto, dest);
     const pending = this.#connecting.get(key);
     if (pending) return pending;
+    let toHost = 0;
+    for (const k of this.#connecting.keys()) if (k.startsWith(`${proto}:${dest.host}:`)) toHost++;
+    if (this.#connecting.size >= MAX_CONNECTING || toHost >= MAX_CONNECTING_PER_HOST) {
+      log.warn("Not connecting to {peer}: {n} connections are being set up already", {
+        peer: peerKey(dest),
+        n: this.#connecting.size,
+      });
+      return Promise.resolve(undefined);
+    }
     const local = this.localAddress(side, proto) ?? this.localAddress(side, "tcp") ??
       this.localAddress(side, "udp");
     if (!local) return Promise.resolve(undefined);
     const attempt = (async () => {
       try {
         if (proto === "tls") {
-          return this.#adopt(await this.#connectTls(side, dest), side, local, proto);
+          return this.#adopt(await this.#connectTls(side, dest, serverName), side, local, proto);
         }
-        const raw = await Deno.connect({ transport: "tcp", hostname: dest.host, port: dest.port });
+        const raw = await Deno.connect({
+          transport: "tcp",
+          hostname: dest.host,
+          port: dest.port,
+          // Bounded like a TLS handshake: a host that never answers ties nothing up for long.
+          signal: AbortSignal.timeout(this.#options.tcpMessageTimeout ?? 10_000),
+        });
         raw.setNoDelay(true);
         return this.#adopt(raw, side, local, proto);
       } catch (err) {
@@ -260,11 +304,12 @@ export class Transport {
   }
 
   /** Opens a TLS connection and waits for its handshake (the server's certificate verified). */
-  async #connectTls(side: Side, dest: Peer): Promise<NodeSocketStream> {
+  async #connectTls(side: Side, dest: Peer, serverName?: string): Promise<NodeSocketStream> {
+    const name = serverName ?? dest.host;
     const socket = tlsConnect({
       host: dest.host,
       port: dest.port,
-      ...clientOptions(this.#tls[side], dest.host, isIpLiteral(dest.host)),
+      ...clientOptions(this.#tls[side], name, isIpLiteral(name)),
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -330,13 +375,18 @@ export class Transport {
         raw.close();
         return;
       }
-      if (!this.#admitTcp(raw.remoteAddr as Deno.NetAddr)) {
+      const remote = raw.remoteAddr as Deno.NetAddr;
+      if (!this.#admitted(side, remote.hostname) || !this.#admitTcp(remote)) {
         raw.close();
         continue;
       }
       (raw as Deno.TcpConn).setNoDelay(true);
       this.#adopt(raw, side, local, "tcp");
     }
+  }
+
+  #admitted(side: Side, host: string): boolean {
+    return this.#options.admit?.(side, host) ?? true;
   }
 
   /** Room for one more inbound connection from `remote`: in all, and from its address. */

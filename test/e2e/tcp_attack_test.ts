@@ -78,3 +78,52 @@ Deno.test("a trickled TCP header is cut off at the deadline, and an address's 33
     assert.ok(await optionsOverTcp(ports.sbc), "OPTIONS over TCP after the attack");
   });
 });
+
+Deno.test("a TCP peer that never reads is cut off: what waits to be written for it is bounded", async () => {
+  const ports = usingPorts(83);
+  const configToml = sbcConfig(ports) + "\n[sip]\ntcp_message_timeout = 3\n";
+  await withSbc({ ports, configToml }, async (sbc) => {
+    const conn = await Deno.connect({ hostname: ADDRESS.external, port: ports.sbc });
+    // OPTIONS to the SBC itself with 30 kB of Via each: every answer is as large. Bounded: at
+    // most 400 (12 MB), stopped as soon as the SBC closes the connection.
+    const vias = Array.from(
+      { length: 300 },
+      (_, i) => `Via: SIP/2.0/TCP 127.0.1.10:${5000 + i};branch=z9hG4bK-${"x".repeat(60)}${i}`,
+    ).join("\r\n");
+    const encoder = new TextEncoder();
+    let sent = 0;
+    let closed = false;
+    try {
+      for (; sent < 400 && !closed; sent++) {
+        const request = [
+          `OPTIONS sip:${ADDRESS.external}:${ports.sbc};transport=tcp SIP/2.0`,
+          `Via: SIP/2.0/TCP 127.0.1.10:5060;branch=z9hG4bK-q${sent}`,
+          vias,
+          "Max-Forwards: 70",
+          `From: <sip:q@127.0.1.10>;tag=q${sent}`,
+          `To: <sip:${ADDRESS.external}>`,
+          `Call-ID: q${sent}@127.0.1.10`,
+          "CSeq: 1 OPTIONS",
+          "Content-Length: 0",
+          "",
+          "",
+        ].join("\r\n");
+        try {
+          await conn.write(encoder.encode(request));
+        } catch {
+          closed = true;
+        }
+        if (sent % 50 === 49) await sleep(100);
+      }
+      // Never read: either the queue bound or the write deadline closes it.
+      const deadline = Date.now() + 8_000;
+      while (!/bytes wait to be written|nothing written for/.test(await sbc.logs())) {
+        assert.ok(Date.now() < deadline, `not cut off after ${sent} requests`);
+        await sleep(100);
+      }
+    } finally {
+      conn.close();
+    }
+    assert.ok(await optionsOverTcp(ports.sbc), "TCP served after");
+  });
+});

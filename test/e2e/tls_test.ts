@@ -2,7 +2,7 @@
 // 2), with a node:tls phone and certificates the test makes (openssl, a throw-away CA): calls in
 // and out across TLS and UDP, certificates swapped by SIGHUP under a live call, mutual TLS.
 import assert from "node:assert/strict";
-import { ADDRESS, type Ports, type Sbc, sleep, usingPorts, withSbc } from "./_harness.ts";
+import { ADDRESS, adminGet, type Ports, type Sbc, sleep, usingPorts, withSbc } from "./_harness.ts";
 import { mediaConfig, sdpBody } from "./_media.ts";
 import { natCalls, PRIVATE } from "./_nat_calls.ts";
 import { establishCall, hangUp, isResponse, SipEndpoint, SipStreamEndpoint } from "./_sip_peer.ts";
@@ -204,5 +204,27 @@ Deno.test("TLS connections past an address's cap are closed before a handshake, 
       for (const c of conns) c.close();
     }
     assert.equal(await answersOptions(ports, certs.ca), true, "TLS served again");
+  });
+});
+
+Deno.test("a source the external deny list refuses gets no TLS handshake", async () => {
+  const ports = usingPorts(84);
+  await using certs = await makeTlsCerts();
+  const configToml = mediaConfig(ports, { tls: certs.server }).replace(
+    'media = "127.0.1.1"',
+    'media = "127.0.1.1"\ndeny = ["127.0.1.13"]',
+  );
+  await withSbc({ ports, configToml }, async () => {
+    await assert.rejects(
+      () => SipStreamEndpoint.connect("127.0.1.13", tlsAddress(ports), { tls: { ca: certs.ca } }),
+      "a handshake with a denied source",
+    );
+    const stats = await adminGet(ports, "/api/stats") as { sip: { denied: number } };
+    assert.ok(stats.sip.denied >= 1, JSON.stringify(stats.sip));
+    // Another source is served.
+    const other = await SipStreamEndpoint.connect("127.0.1.12", tlsAddress(ports), {
+      tls: { ca: certs.ca },
+    });
+    await other.close();
   });
 });
