@@ -77,8 +77,10 @@ import {
   offerSecurity,
   type OpenContext,
   readSecurity,
+  srtpRequired,
   syncContexts,
 } from "./srtp_media.ts";
+import type { SdesCrypto } from "./srtp/sdes.ts";
 import { openSrtpContext } from "./srtp/open_context.ts";
 import { SWEEP_END, sweepSession, type Timeouts } from "./timeouts.ts";
 
@@ -334,9 +336,12 @@ export class MediaRelay {
     for (const st of sdp.streams) {
       const r = read[st.index];
       const stream = session.streams[st.index];
-      if (r === undefined || !r.ok || stream?.legs === undefined) continue;
-      stream.crypto[sender].theirs = r.theirs;
-      syncContexts(stream.legs[sender], stream.crypto[sender], openContext);
+      if (r === undefined || stream?.legs === undefined) continue;
+      // Only an offer in a reply gets here unusable (a request's is refused above).
+      if (!r.ok) {
+        log.warn("rtp.srtp.offer {callId}: {reason}", { callId: msg.callId, reason: r.reason });
+      }
+      this.#takeKey(stream, sender, r.ok ? r.theirs : undefined, senderMode, false);
     }
     if (ctx.to !== session.sides[receiver]) {
       log.warn("rtp.offer.side {callId}: sent to {to}, media leg is on {side}", {
@@ -373,11 +378,33 @@ export class MediaRelay {
       if (!r.ok) {
         log.warn("rtp.srtp.answer {callId}: {reason}", { callId: msg.callId, reason: r.reason });
       }
-      stream.crypto[match.sender].theirs = r.ok ? r.theirs : undefined;
-      syncContexts(stream.legs[match.sender], stream.crypto[match.sender], openContext);
+      this.#takeKey(stream, match.sender, r.ok ? r.theirs : undefined, mode, true);
     }
     if (msg.kind === "request" && msg.method === "ACK") this.#confirm(session);
     return this.#render(session, sdp, offer.party, flags, "answer");
+  }
+
+  /**
+   * A party's key from its offer or answer (undefined: none usable); where SRTP is required of
+   * it and there is none, its leg passes nothing it sends.
+   */
+  #takeKey(
+    stream: Stream,
+    party: Party,
+    theirs: SdesCrypto | undefined,
+    mode: SrtpMode,
+    answering: boolean,
+  ): void {
+    const crypto = stream.crypto[party];
+    const leg = stream.legs![party];
+    leg.srtpRequired = theirs === undefined && srtpRequired(mode, crypto, answering);
+    if (leg.srtpRequired) {
+      log.warn("rtp.srtp.missing {port}: SRTP required and no usable key: its media is dropped", {
+        port: leg.port,
+      });
+    }
+    crypto.theirs = theirs;
+    syncContexts(leg, crypto, openContext);
   }
 
   #srtpMode(side: Side): SrtpMode {
@@ -417,9 +444,13 @@ export class MediaRelay {
     const side = this.#sides[session.sides[to]];
     const mode = this.#srtpMode(session.sides[to]);
     const otherEnded = this.#srtpMode(session.sides[otherParty(to)]) !== SRTP_MODE.off;
+    const ended = mode !== SRTP_MODE.off || otherEnded;
     const security = sdp.streams.map((st) => {
       const stream = session.streams[st.index];
-      if (st.port === 0 || stream?.legs === undefined) return undefined;
+      if (st.port === 0 || stream?.legs === undefined) {
+        // A line without legs still carries no key across where SRTP ends here.
+        return ended ? { protocol: st.protocol, crypto: [] } : undefined;
+      }
       const crypto = stream.crypto[to];
       const shown = kind === "offer"
         ? offerSecurity(st, mode, otherEnded, crypto)
@@ -431,7 +462,7 @@ export class MediaRelay {
       to,
       address: side.advertise ?? side.media,
       flags,
-      security,
+      ...(ended && { security }),
     });
     return { kind: "body", body: rewriteSdp(sdp, options) };
   }

@@ -94,6 +94,7 @@ interface TreeCrypto {
 /** The sdp-transform session object (only the fields edgesbc reads or writes are typed). */
 export interface SdpTree {
   origin?: { address: string; ipVer: number };
+  crypto?: TreeCrypto[];
   connection?: TreeConnection;
   direction?: string;
   media: TreeMedia[];
@@ -147,6 +148,7 @@ export function parseSdp(body: string): SdpResult {
     return fail(SDP_ERROR.noMedia, "Cannot parse SDP: no m= line");
   }
   const sessionAddress = tree.connection?.ip ?? "";
+  const crypto = cryptoLines(body);
   const sessionDirection = isDirection(tree.direction) ? tree.direction : DIRECTION.sendrecv;
   const streams: SdpStream[] = [];
   for (let index = 0; index < tree.media.length; index++) {
@@ -174,9 +176,7 @@ export function parseSdp(body: string): SdpResult {
       rtcpAddress: m.rtcp?.address ?? address,
       nullAddress,
       hold: nullAddress || direction !== DIRECTION.sendrecv,
-      crypto: (m.crypto ?? []).map((c) =>
-        [c.id, c.suite, c.config, c.sessionConfig].filter((part) => part !== undefined).join(" ")
-      ),
+      crypto: crypto[index] ?? [],
     });
   }
   const origin = /^o=.*$/m.exec(body);
@@ -225,8 +225,9 @@ export function rewriteSdp(sdp: Sdp, options: RewriteOptions): string {
       m.port = port;
     }
     const security = options.security?.[i];
-    if (security !== undefined && m.port !== 0) {
-      m.protocol = security.protocol;
+    if (security !== undefined) {
+      // A rejected line keeps its profile (it must match the offer's); keys go all the same.
+      if (m.port !== 0) m.protocol = security.protocol;
       if (security.crypto.length === 0) delete m.crypto;
       else m.crypto = security.crypto.map(treeCrypto);
     }
@@ -239,6 +240,8 @@ export function rewriteSdp(sdp: Sdp, options: RewriteOptions): string {
   ) {
     tree.connection = { version, ip: address };
   }
+  // Where SRTP ends here, no key but the relay's crosses, session-level ones included.
+  if (options.security !== undefined) delete tree.crypto;
   const out = transform.write(tree) as string;
   if (sdp.originLine === "") return out;
   // Keep the o= line as received except, with flag `o`, its address (last two tokens).
@@ -246,6 +249,16 @@ export function rewriteSdp(sdp: Sdp, options: RewriteOptions): string {
     ? sdp.originLine.replace(/ IN IP[46] \S+\s*$/, ` IN IP${version} ${address}`)
     : sdp.originLine;
   return out.replace(/^o=.*$/m, () => line);
+}
+
+/**
+ * The `a=crypto` values of each m= section, read from the text: sdp-transform keeps one session
+ * parameter of each, and a parameter it dropped could not be refused (rtp/srtp/sdes.ts).
+ */
+function cryptoLines(body: string): string[][] {
+  return body.split(/\r?\n(?=m=)/).slice(1).map((section) =>
+    [...section.matchAll(/^a=crypto:([^\r\n]*)/gm)].map((m) => m[1]!.trim())
+  );
 }
 
 /** An `a=crypto` value back into sdp-transform's shape. */

@@ -104,7 +104,7 @@ export interface LegInfo {
   readonly drops: number;
   /** Of `drops`: packets from a host that is not the party's. */
   readonly strangers: number;
-  /** "srtp" when the relay ends this party's SRTP, else "rtp". */
+  /** "srtp" when the relay decrypts what this party sends, else "rtp". */
   readonly profile: "srtp" | "rtp";
   /** Of `drops`: the party's packets that failed SRTP authentication or the replay check. */
   readonly srtpFailures: number;
@@ -182,7 +182,7 @@ function legInfo(leg: Leg): LegInfo {
     rtcpPackets: leg.rtcpPackets,
     drops: leg.drops,
     strangers: leg.strangers,
-    profile: leg.srtpIn !== undefined || leg.srtpOut !== undefined ? "srtp" : "rtp",
+    profile: leg.srtpIn !== undefined ? "srtp" : "rtp",
     srtpFailures: leg.srtpFailures,
   };
 }
@@ -228,6 +228,7 @@ export function newLeg(
     srtpOut: undefined,
     srtpInKey: undefined,
     srtpOutKey: undefined,
+    srtpRequired: false,
     srtpFailures: 0,
     seen: 0,
     lastActive: 0,

@@ -119,6 +119,16 @@ export function answerSecurity(
   return { protocol: savp(st.protocol, false), crypto: [] };
 }
 
+/**
+ * Whether the party must send SRTP: its side is "mandatory", or (answering) the relay offered it
+ * SRTP, our key in the offer. Then a message of its without a usable key leaves its leg closed to
+ * whatever it sends (`Leg.srtpRequired`). An offerer on an "optional" side sets its own terms.
+ */
+export function srtpRequired(mode: SrtpMode, leg: LegCrypto, answering: boolean): boolean {
+  return mode === SRTP_MODE.mandatory ||
+    (answering && mode !== SRTP_MODE.off && leg.ours !== undefined);
+}
+
 /** Opens a context for a key and a direction (rtp/srtp/open_context.ts, or a test's). */
 export type OpenContext = (crypto: SdesCrypto, direction: "inbound" | "outbound") => SrtpContext;
 

@@ -67,6 +67,12 @@ export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): For
       if (!same && !from.sources.has(source.hostname)) return drop(true);
       let n = length;
       const inbound = from.srtpIn;
+      if (inbound === undefined && from.srtpRequired) {
+        // SRTP was required of this party and it gave no usable key: nothing it sends passes.
+        from.srtpFailures++;
+        totals.srtpFailures++;
+        return drop(false);
+      }
       if (inbound !== undefined) {
         n = rtcp || isMuxedRtcp(packet, n)
           ? inbound.unprotectRtcp(packet, n)

@@ -58,6 +58,11 @@ export interface Leg {
   /** The keys those contexts were opened with (a re-offer with the same key keeps them). */
   srtpInKey: SdesCrypto | undefined;
   srtpOutKey: SdesCrypto | undefined;
+  /**
+   * The party must send SRTP (its side is "mandatory", or it was offered SRTP) and gave no key
+   * the relay can use: everything it sends is dropped, never passed on unchecked.
+   */
+  srtpRequired: boolean;
   /** Of `drops`: the party's packets that failed SRTP authentication or the replay check. */
   srtpFailures: number;
   /** `packets` at the last sweep. */

@@ -215,3 +215,68 @@ Deno.test("optional: a plain offer from outside stays plain both ways", () => {
 function inline(master: MasterKey): string {
   return formatCrypto({ tag: 1, suite: SUITE, master }).split("inline:")[1]!;
 }
+
+Deno.test("mandatory: a phone that answers the SBC's SRTP offer with plain RTP gets nothing through", async () => {
+  const { relay } = bridge("mandatory");
+  const phone = new Endpoint(PHONE, 42240);
+  const pbx = new Endpoint(PBX, 42242);
+  try {
+    const d = dialog();
+    const offer = body(relay.manage(ctx(
+      request(d, "INVITE", 1, sdp(PBX, [["audio", 42242]])),
+      "internal",
+    )));
+    assert.match(offer, /RTP\/SAVP/);
+    const answer = body(relay.manage(ctx(
+      response(d, 200, "INVITE", 1, sdp(PHONE, [["audio", 42240]])),
+      "external",
+    )));
+    const int = media(answer).ports[0]!;
+    const ext = media(offer).ports[0]!;
+    assert.ok(int > 0);
+    for (let seq = 1; seq <= 5; seq++) {
+      await phone.conn.send(rtp(seq, 0x11).subarray(0, 172), {
+        transport: "udp",
+        hostname: EXT,
+        port: ext,
+      });
+    }
+    await pbx.waitFor(1, 300);
+    assert.equal(pbx.got.length, 0, "plain RTP from a leg that must speak SRTP");
+    const leg = relay.calls()[0]!.streams[0]!.legs[1]!;
+    assert.equal(leg.srtpFailures, 5);
+    assert.equal(leg.profile, "rtp");
+  } finally {
+    await phone.close();
+    await pbx.close();
+    relay.close();
+  }
+});
+
+Deno.test("no key crosses: session-level and rejected-line a=crypto are stripped; unknown session parameters refused", () => {
+  const { relay } = bridge("optional");
+  try {
+    const key = `1 ${SUITE} inline:${inline(newMasterKey())}`;
+    const withExtras = [
+      "v=0",
+      `o=- 1 1 IN IP4 ${PHONE}`,
+      "s=-",
+      `c=IN IP4 ${PHONE}`,
+      "t=0 0",
+      `a=crypto:${key}`,
+      "m=audio 42250 RTP/SAVP 0",
+      `a=crypto:${key}`,
+      "m=video 0 RTP/SAVP 96",
+      `a=crypto:${key}`,
+      "",
+    ].join("\r\n");
+    const offer = body(relay.manage(ctx(request(dialog(), "INVITE", 1, withExtras), "external")));
+    assert.doesNotMatch(offer, /a=crypto/, offer);
+
+    const unencrypted = savp(PHONE, 42252, [`${key} UNENCRYPTED_SRTP`]);
+    const refused = relay.manage(ctx(request(dialog(), "INVITE", 1, unencrypted), "external"));
+    assert.equal(refused.kind, "reject");
+  } finally {
+    relay.close();
+  }
+});
