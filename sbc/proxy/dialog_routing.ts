@@ -58,8 +58,13 @@ export class DialogRouting {
       if (!dialog) return false;
       ctx.target = { out: "internal", uri: insideNextHop(dialog) };
       ctx.edits.push(...insideRouteEdits(dialog));
+      // The party moved (a NAT rebinding, a new connection), over the transport it used: never
+      // from TLS or TCP down to UDP, where a spoofed source could take the PBX's requests, keys
+      // in their SDP included, in cleartext.
       const { source, proto } = inbound;
-      dialog.outsidePeer = { host: source.host, port: source.port, proto };
+      if (proto === dialog.outsidePeer.proto) {
+        dialog.outsidePeer = { host: source.host, port: source.port, proto };
+      }
     }
     if (dialog && msg.method === "BYE") this.#o.table.end(dialog);
     return true;

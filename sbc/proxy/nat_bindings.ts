@@ -30,9 +30,17 @@ export interface NatBinding {
   branch: string | undefined;
 }
 
+/** Bindings kept at most from one source host, and in all: a registrar's 200s cannot grow them. */
+export const MAX_BINDINGS_PER_HOST = 16;
+export const MAX_BINDINGS = 100_000;
+/** A registration longer than this is kept alive only this long before the phone refreshes it. */
+const MAX_EXPIRY_MS = 24 * 3600_000;
+
 export class NatBindings {
   readonly #bindings = new Map<string, NatBinding>();
   readonly #byBranch = new Map<string, NatBinding>();
+  /** Bindings per source host, for `MAX_BINDINGS_PER_HOST`. */
+  readonly #perHost = new Map<string, number>();
 
   get size(): number {
     return this.#bindings.size;
@@ -42,9 +50,14 @@ export class NatBindings {
   learn(binding: { contact: string; peer: Peer; proto: SipProto; expiresAt: number }, now: number) {
     const key = `${binding.proto}:${peerKey(binding.peer)}`;
     if (binding.expiresAt <= now) return void this.#forget(key);
+    const expiresAt = Math.min(binding.expiresAt, now + MAX_EXPIRY_MS);
     const known = this.#bindings.get(key);
-    if (known) known.expiresAt = binding.expiresAt;
-    else this.#bindings.set(key, { ...binding, missed: 0, branch: undefined });
+    if (known) return void (known.expiresAt = expiresAt);
+    const host = binding.peer.host;
+    const fromHost = this.#perHost.get(host) ?? 0;
+    if (fromHost >= MAX_BINDINGS_PER_HOST || this.#bindings.size >= MAX_BINDINGS) return;
+    this.#perHost.set(host, fromHost + 1);
+    this.#bindings.set(key, { ...binding, expiresAt, missed: 0, branch: undefined });
   }
 
   /**
@@ -88,11 +101,16 @@ export class NatBindings {
   clear(): void {
     this.#bindings.clear();
     this.#byBranch.clear();
+    this.#perHost.clear();
   }
 
   #forget(key: string): void {
     const b = this.#bindings.get(key);
-    if (b?.branch !== undefined) this.#byBranch.delete(b.branch);
+    if (b === undefined) return;
+    if (b.branch !== undefined) this.#byBranch.delete(b.branch);
     this.#bindings.delete(key);
+    const left = (this.#perHost.get(b.peer.host) ?? 1) - 1;
+    if (left > 0) this.#perHost.set(b.peer.host, left);
+    else this.#perHost.delete(b.peer.host);
   }
 }
