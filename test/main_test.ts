@@ -52,7 +52,7 @@ Deno.test("main.ts check prints FILE:LINE: message and exits 2 on a bad config",
       assert.equal(
         stderr,
         `${path}:10: interfaces.internal.colour: unknown key: allowed keys here are advertise, ` +
-          "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, " +
+          "allow, deny, flags, media, nat_ping, networks, role, server_header, sip, srtp, tls, " +
           "topology_hiding and trusted\n",
       );
     },
