@@ -6,11 +6,10 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Config } from "./config/config.ts";
 import { defaultConfig } from "./config/default.ts";
 import { describeConfig } from "./config/describe.ts";
 import { importKamailio } from "./config/kamailio/import_kamailio.ts";
-import { ConfigError, loadConfigFile } from "./config/load.ts";
+import { ConfigError, loadConfigFile, readConfigFile } from "./config/load.ts";
 import { formatHostPort, parseHostPort } from "./config/socket_address.ts";
 import { ADMIN_COMMANDS, type AdminCommand, adminRequest } from "./sbc/admin/admin_client.ts";
 import { readAdminToken } from "./sbc/admin/admin_token.ts";
@@ -90,10 +89,9 @@ async function runCommand(command: Command, args: readonly string[]): Promise<nu
         console.error(`edgesbc: ${logging.error}`);
         return EXIT.usage;
       }
-      const config: Config = values.config === undefined
-        ? defaultConfig()
-        : await loadConfigFile(values.config);
-      return await runSbc(config, logging.value);
+      if (values.config === undefined) return await runSbc(defaultConfig(), logging.value);
+      const { config, sha256 } = await readConfigFile(values.config);
+      return await runSbc(config, logging.value, { file: values.config, sha256 });
     }
     case "check": {
       const { values } = parseArgs({

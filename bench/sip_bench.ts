@@ -192,6 +192,10 @@ rate_limit = 1000000
 
 [pbx]
 address = "udp:${ADDRESS.pbx}:${PBX_PORT}"
+
+# The PBX is sipp, which takes an OPTIONS ping for an unexpected message.
+[pbx.health]
+interval = 0
 ${system === "edgesbc-script" ? `\n[routing]\nscript = "${ROOT}examples/bridge.ts"\n` : ""}`,
   );
   const log = `${dir}/edgesbc.log`;

@@ -106,6 +106,22 @@ export function checkValue(row: SchemaRow, value: unknown): Checked {
       return portRange(row, value, badType);
     case VALUE_TYPE.flags:
       return typeof value === "string" ? flags(value) : badType();
+    case VALUE_TYPE.pbxTargets:
+      return pbxTargets(row, value, badType);
+    case VALUE_TYPE.statusList: {
+      if (!Array.isArray(value)) return badType();
+      for (const [index, item] of value.entries()) {
+        if (typeof item !== "number" || !Number.isInteger(item) || item < 300 || item > 699) {
+          return {
+            ok: false,
+            code: "CONFIG_BAD_VALUE",
+            message: `${JSON.stringify(item)} is not a final failure status (300..699)`,
+            index,
+          };
+        }
+      }
+      return { ok: true, value };
+    }
     case VALUE_TYPE.boolean:
       return typeof value === "boolean" ? { ok: true, value } : badType();
     case VALUE_TYPE.networkList: {
@@ -156,6 +172,10 @@ export function expectedValue(row: SchemaRow): string {
       return `a string of flag letters${such}`;
     case VALUE_TYPE.networkList:
       return `an array of networks${such}`;
+    case VALUE_TYPE.pbxTargets:
+      return `an array of targets${such}`;
+    case VALUE_TYPE.statusList:
+      return `an array of status codes${such}`;
     case VALUE_TYPE.boolean:
       return "true or false";
   }
@@ -171,6 +191,47 @@ export function describeFound(value: unknown): string {
   if (Array.isArray(value)) return `an array`;
   if (value instanceof Date) return `a date`;
   return `a table`;
+}
+
+/** `[{ address = "udp:...", priority = 1, weight = 1 }, ...]`: at least one, addresses once. */
+function pbxTargets(row: SchemaRow, value: unknown, badType: () => Checked): Checked {
+  if (!Array.isArray(value)) return badType();
+  if (value.length === 0) return bad("CONFIG_BAD_VALUE", "must list at least one target");
+  const targets = [];
+  const seen = new Set<string>();
+  for (const [index, item] of value.entries()) {
+    const fail = (message: string): Checked => ({
+      ok: false,
+      code: "CONFIG_BAD_VALUE",
+      message,
+      index,
+    });
+    if (typeof item !== "object" || item === null || Array.isArray(item)) {
+      return fail(`expected a table such as ${row.example}, found ${describeFound(item)}`);
+    }
+    const entry = item as Record<string, unknown>;
+    const unknown = Object.keys(entry).filter((k) =>
+      !["address", "priority", "weight"].includes(k)
+    );
+    if (unknown.length > 0) {
+      return fail(`unknown key "${unknown[0]}": a target has address, priority and weight`);
+    }
+    if (typeof entry.address !== "string") return fail("address is missing");
+    const address = socketAddress(row, entry.address, index);
+    if (!address.ok) return address;
+    const priority = entry.priority ?? 1;
+    const weight = entry.weight ?? 1;
+    if (typeof priority !== "number" || !Number.isInteger(priority) || priority < 0) {
+      return fail(`priority must be an integer 0 or more, found ${describeFound(priority)}`);
+    }
+    if (typeof weight !== "number" || !Number.isInteger(weight) || weight < 1 || weight > 1000) {
+      return fail(`weight must be an integer 1..1000, found ${describeFound(weight)}`);
+    }
+    if (seen.has(entry.address)) return fail(`"${entry.address}" is listed twice`);
+    seen.add(entry.address);
+    targets.push({ address: address.value, priority, weight });
+  }
+  return { ok: true, value: targets };
 }
 
 function socketAddress(row: SchemaRow, text: string, index: number | undefined): Checked {

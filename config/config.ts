@@ -109,13 +109,48 @@ export interface SipConfig {
   readonly maxTransactionsPerSource: number;
 }
 
+/** One PBX of `[pbx] targets` (Kamailio dispatcher: a destination with priority and weight). */
+export interface PbxTarget {
+  readonly address: SocketAddress;
+  /** Lower first; a priority is used only when every target of the lower ones is down. */
+  readonly priority: number;
+  /** Share of new calls within its priority. */
+  readonly weight: number;
+}
+
+/** `[pbx]`: where initial requests from outside go, and how a failed PBX is left for the next. */
+export interface PbxConfig {
+  /** The first target (`address`, or `targets[0]`): what scripts' `KSR.sbc.pbx()` names. */
+  readonly address: SocketAddress;
+  readonly targets: readonly PbxTarget[];
+  /** Final answers that move a new call to the next target. */
+  readonly failoverOn: readonly number[];
+  /** Seconds without any answer before a request's branch is given up (Kamailio fr_timer). */
+  readonly replyTimeout: number;
+  /** Seconds without a final answer after a provisional one (Kamailio fr_inv_timer). */
+  readonly ringTimeout: number;
+  readonly health: {
+    /** Seconds between OPTIONS pings to each target; 0: no pings, every target stays up. */
+    readonly interval: number;
+    readonly failures: number;
+    readonly successes: number;
+  };
+}
+
+/** `[limits]`: calls refused with 503 above them; 0 is no limit. */
+export interface LimitsConfig {
+  readonly calls: number;
+  readonly callsPerSecond: number;
+}
+
 export interface Config {
   /** Where the config came from (file path or "<default>"), for messages. */
   readonly source: string;
   readonly external: InterfaceConfig;
   readonly internal: InterfaceConfig;
   readonly media: MediaConfig;
-  readonly pbx: { readonly address: SocketAddress };
+  readonly pbx: PbxConfig;
+  readonly limits: LimitsConfig;
   readonly sip: SipConfig;
   readonly routing: { readonly script: string | undefined };
   readonly admin: {

@@ -26,7 +26,19 @@ export function describeConfig(config: Config): string {
     `max_sessions_per_source = ${config.media.maxSessionsPerSource}`,
     "",
     "[pbx]",
-    `address = ${quote(formatSocketAddress(config.pbx.address))}`,
+    ...describeTargets(config),
+    `failover_on = [${config.pbx.failoverOn.join(", ")}]`,
+    `reply_timeout = ${config.pbx.replyTimeout}`,
+    `ring_timeout = ${config.pbx.ringTimeout}`,
+    "",
+    "[pbx.health]",
+    `interval = ${config.pbx.health.interval}`,
+    `failures = ${config.pbx.health.failures}`,
+    `successes = ${config.pbx.health.successes}`,
+    "",
+    "[limits]",
+    `calls = ${config.limits.calls}`,
+    `calls_per_second = ${config.limits.callsPerSecond}`,
     "",
     "[sip]",
     `tcp_idle_timeout = ${config.sip.tcpIdleTimeout}`,
@@ -76,6 +88,23 @@ function describeInterface(iface: InterfaceConfig): string[] {
     `nat_ping = ${iface.natPing}`,
     `srtp = ${quote(iface.srtp)}`,
     ...describeTls(iface),
+  ];
+}
+
+/** One PBX as `address`, a pool as `targets` (as the file gave them, defaults filled in). */
+function describeTargets({ pbx }: Config): string[] {
+  const [only, ...more] = pbx.targets;
+  if (only !== undefined && more.length === 0 && only.priority === 1 && only.weight === 1) {
+    return [`address = ${quote(formatSocketAddress(only.address))}`];
+  }
+  return [
+    "targets = [",
+    ...pbx.targets.map((t) =>
+      `  { address = ${
+        quote(formatSocketAddress(t.address))
+      }, priority = ${t.priority}, weight = ${t.weight} },`
+    ),
+    "]",
   ];
 }
 

@@ -5,12 +5,15 @@
  * This is the one place in edgesbc that throws on bad input: once, at startup, with `FILE:LINE`.
  */
 
+import { createHash } from "node:crypto";
 import { parse, TomlError } from "smol-toml";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import {
   type Cidr,
   type Config,
   type InterfaceConfig,
+  type PbxConfig,
+  type PbxTarget,
   SIDE,
   type Side,
   SIP_PROTO,
@@ -167,7 +170,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
         "cannot hide (set it on the external one, or leave it out)",
     );
   }
-  const pbx = get(["pbx", "address"]) as SocketAddress;
+  const pbx = pbxConfig(get, fail);
   const script = get(["routing", "script"]) as string | undefined;
   const config: Config = {
     source,
@@ -182,7 +185,11 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       maxOffersPerSource: get(["media", "max_offers_per_source"]) as number,
       maxSessionsPerSource: get(["media", "max_sessions_per_source"]) as number,
     },
-    pbx: { address: pbx },
+    pbx,
+    limits: {
+      calls: get(["limits", "calls"]) as number,
+      callsPerSecond: get(["limits", "calls_per_second"]) as number,
+    },
     sip: {
       tcpIdleTimeout: get(["sip", "tcp_idle_timeout"]) as number,
       tcpMessageTimeout: get(["sip", "tcp_message_timeout"]) as number,
@@ -200,7 +207,7 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
       metricsOpen: get(["admin", "metrics_open"]) as boolean,
     },
   };
-  checkSockets(interfaces, pbx, fail);
+  checkSockets(interfaces, pbx.targets, fail, get(["pbx", "targets"]) !== undefined);
   checkTlsSockets(interfaces, fail);
   checkAdmin(config, fail);
   checkMedia(interfaces, fail);
@@ -213,6 +220,11 @@ export function loadConfig(text: string, source: string, options: LoadConfigOpti
  * A relative `routing.script` is resolved against the file's directory.
  */
 export async function loadConfigFile(path: string): Promise<Config> {
+  return (await readConfigFile(path)).config;
+}
+
+/** `loadConfigFile`, with the SHA-256 of the text it loaded (what the admin API shows). */
+export async function readConfigFile(path: string): Promise<{ config: Config; sha256: string }> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -238,7 +250,7 @@ export async function loadConfigFile(path: string): Promise<Config> {
       });
     }
   }
-  return config;
+  return { config, sha256: createHash("sha256").update(text).digest("hex") };
 }
 
 type Fail = (code: ConfigErrorCode, path: TomlPath, message: string) => never;
@@ -350,6 +362,39 @@ function srtpMode(
   return mode as SrtpMode;
 }
 
+/** `[pbx]`: one `address` or `targets`, and how calls fail over among them. */
+function pbxConfig(get: (path: readonly string[]) => unknown, fail: Fail): PbxConfig {
+  const address = get(["pbx", "address"]) as SocketAddress | undefined;
+  const listed = get(["pbx", "targets"]) as PbxTarget[] | undefined;
+  if (address !== undefined && listed !== undefined) {
+    fail(
+      CONFIG_ERROR_CODE.badValue,
+      ["pbx", "targets"],
+      "give address or targets, not both (address is targets with one entry)",
+    );
+  }
+  const targets = listed ?? (address !== undefined ? [{ address, priority: 1, weight: 1 }] : []);
+  if (targets.length === 0) {
+    fail(
+      CONFIG_ERROR_CODE.missingKey,
+      ["pbx"],
+      `required key is missing: pbx.address (one PBX) or pbx.targets (a pool)`,
+    );
+  }
+  return {
+    address: targets[0]!.address,
+    targets,
+    failoverOn: get(["pbx", "failover_on"]) as number[],
+    replyTimeout: get(["pbx", "reply_timeout"]) as number,
+    ringTimeout: get(["pbx", "ring_timeout"]) as number,
+    health: {
+      interval: get(["pbx", "health", "interval"]) as number,
+      failures: get(["pbx", "health", "failures"]) as number,
+      successes: get(["pbx", "health", "successes"]) as number,
+    },
+  };
+}
+
 /** `[interfaces.<name>.tls]`, when the table is there; its keys checked against each other. */
 function tlsConfig(
   name: string,
@@ -443,8 +488,9 @@ function pickRole(interfaces: readonly InterfaceConfig[], role: Side, fail: Fail
 // of our own sockets would loop the request back to us.
 function checkSockets(
   interfaces: readonly InterfaceConfig[],
-  pbx: SocketAddress,
+  targets: readonly PbxTarget[],
   fail: Fail,
+  fromList: boolean,
 ): void {
   const seen = new Map<string, string>();
   for (const iface of interfaces) {
@@ -462,15 +508,16 @@ function checkSockets(
       seen.set(key, owner);
     });
   }
-  const own = seen.get(formatSocketAddress(pbx));
-  if (own !== undefined) {
+  targets.forEach(({ address }, index) => {
+    const own = seen.get(formatSocketAddress(address));
+    if (own === undefined) return;
     fail(
       CONFIG_ERROR_CODE.pbxLoop,
-      ["pbx", "address"],
-      `"${formatSocketAddress(pbx)}" is our own SIP socket ${own}: requests would loop back to ` +
-        `the SBC`,
+      fromList ? ["pbx", "targets", index] : ["pbx", "address"],
+      `"${formatSocketAddress(address)}" is our own SIP socket ${own}: requests would loop back ` +
+        `to the SBC`,
     );
-  }
+  });
 }
 
 // Each side's RTP sockets live on its own address (rtpproxy bridge mode, -l A/B).

@@ -19,6 +19,8 @@ export const VALUE_TYPE = {
   path: "path",
   networkList: "network list",
   boolean: "boolean",
+  pbxTargets: "PBX target list",
+  statusList: "status code list",
 } as const;
 export type ValueType = typeof VALUE_TYPE[keyof typeof VALUE_TYPE];
 
@@ -292,11 +294,104 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
   {
     key: "pbx.address",
     type: VALUE_TYPE.socketAddress,
-    required: true,
+    required: false,
     hostNames: true,
     example: `"udp:127.0.2.10:5060"`,
     doc: "Where initial requests from the external side go, in the same syntax as `sip`; a host " +
-      "name is allowed here. Must not be one of our own SIP sockets.",
+      "name is allowed here. Must not be one of our own SIP sockets. One PBX: the same as " +
+      "`targets` with one entry. Give `address` or `targets`.",
+  },
+  {
+    key: "pbx.targets",
+    type: VALUE_TYPE.pbxTargets,
+    required: false,
+    example: `[{ address = "udp:10.0.0.10:5060", priority = 1, weight = 2 }]`,
+    doc: "A pool of PBXs (Kamailio's dispatcher set): `address` as above, `priority` (default 1; " +
+      "lower first, a priority is used only when every target of the lower ones is down) and " +
+      "`weight` (default 1; share of new calls within its priority, chosen by a hash of the " +
+      "Call-ID so a retried call goes to the same target).",
+  },
+  {
+    key: "pbx.failover_on",
+    type: VALUE_TYPE.statusList,
+    required: false,
+    default: [408, 500, 502, 503, 504],
+    example: "[408, 480, 500, 502, 503, 504]",
+    doc: "Final answers to a new call that move it to the next target (serial forking, the same " +
+      "media session); no answer at all (`reply_timeout`) always does. Other answers go to the " +
+      "caller.",
+  },
+  {
+    key: "pbx.reply_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 5,
+    min: 1,
+    max: 32,
+    doc: "Seconds without any answer to a request before its branch is given up (Kamailio's " +
+      "`fr_timer`): a new call then tries the next target, anything else is answered `408`.",
+  },
+  {
+    key: "pbx.ring_timeout",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 120,
+    min: 1,
+    max: 3600,
+    doc:
+      "Seconds an INVITE may ring (after a provisional answer) without a final one (Kamailio's " +
+      "`fr_inv_timer`); then it is cancelled and the caller gets `408`.",
+  },
+  {
+    key: "pbx.health.interval",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 5,
+    min: 0,
+    max: 3600,
+    doc:
+      "Seconds between OPTIONS pings to each PBX target from the internal interface. An answer " +
+      "other than 408, 5xx and 6xx is a good ping; no answer within 2 s a failed one. 0 turns " +
+      "the pings off: every target counts as up.",
+  },
+  {
+    key: "pbx.health.failures",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 3,
+    min: 1,
+    max: 100,
+    doc: "Failed pings in a row before a target is down (no new call goes to it).",
+  },
+  {
+    key: "pbx.health.successes",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 2,
+    min: 1,
+    max: 100,
+    doc: "Good pings in a row before a down target is up again.",
+  },
+  {
+    key: "limits.calls",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 0,
+    min: 0,
+    max: 10_000_000,
+    doc:
+      "Concurrent calls at most (rtpengine's `--max-sessions`); a new call past it is answered " +
+      "`503` with `Retry-After`. 0: no limit.",
+  },
+  {
+    key: "limits.calls_per_second",
+    type: VALUE_TYPE.integer,
+    required: false,
+    default: 0,
+    min: 0,
+    max: 1_000_000,
+    doc: "New calls per second at most, over the last second; past it a new call is answered " +
+      "`503` with `Retry-After`. 0: no limit.",
   },
   {
     key: "sip.tcp_idle_timeout",

@@ -1,11 +1,10 @@
 /**
- * PBX failover: calls from outside go to the configured PBX; when it answers 5xx or does not
- * answer at all, the call is tried once more on a second PBX before the caller hears the failure.
+ * PBX failover with the pool: calls from outside go to the best PBX target that is up
+ * (`[pbx] targets`, health-checked); when it answers 5xx or 408, or does not answer within 2 s,
+ * the call goes on to the next one (Kamailio's dispatcher failure route). This is what the
+ * built-in pipeline does; a script can change the rules.
  * The rest is the bridge routing of examples/bridge.ts, shortened.
  */
-
-/** The standby PBX, as a SIP URI (Kamailio socket `udp:127.0.2.11:5060`). */
-const BACKUP_PBX = "sip:127.0.2.11:5060";
 
 export function ksr_request_route(): void {
   if (KSR.maxfwd.process_maxfwd(70) < 0) {
@@ -20,10 +19,18 @@ export function ksr_request_route(): void {
       return;
     }
   } else if (KSR.sbc.from_side() === "external") {
-    KSR.pv.sets("$du", KSR.sbc.pbx());
+    if (KSR.dispatcher.ds_select_dst(1, 8) < 0) {
+      KSR.hdr.append_to_reply("Retry-After: 30\r\n");
+      KSR.sl.send_reply(503, "No PBX Available");
+      return;
+    }
     if (KSR.is_method("REGISTER")) KSR.path.add_path();
     else KSR.rr.record_route();
-    if (KSR.is_method("INVITE")) KSR.tm.t_on_failure("pbx_failover");
+    if (KSR.is_method("INVITE")) {
+      // A PBX that does not answer within 2 s is given up; one that rings has 60 s.
+      KSR.tm.t_set_fr(60000, 2000);
+      KSR.tm.t_on_failure("pbx_failover");
+    }
   } else if (!KSR.is_method("REGISTER")) {
     KSR.rr.record_route();
   }
@@ -34,12 +41,13 @@ export function ksr_request_route(): void {
   if (KSR.tm.t_relay() < 0) KSR.sl.sl_reply_error();
 }
 
-/** Failure route: the first PBX failed. Runs once; a failure of the backup goes to the caller. */
+/** Failure route: the PBX failed; the next target up gets the call, until none is left. */
 export function pbx_failover(): void {
   if (KSR.tm.t_is_canceled()) return;
-  if (KSR.tm.t_check_status("5[0-9][0-9]") || KSR.tm.t_branch_timeout()) {
-    KSR.info(`PBX failed with ${KSR.pv.get("$T_reply_code")}, trying ${BACKUP_PBX}`);
-    KSR.pv.sets("$du", BACKUP_PBX);
+  if (KSR.tm.t_check_status("408|5[0-9][0-9]") || KSR.tm.t_branch_timeout()) {
+    if (KSR.dispatcher.ds_next_dst() < 0) return;
+    KSR.info(`PBX failed with ${KSR.pv.get("$T_reply_code")}, trying ${KSR.pv.get("$du")}`);
+    KSR.tm.t_on_failure("pbx_failover");
     KSR.tm.t_relay();
   }
 }

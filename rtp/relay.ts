@@ -58,6 +58,7 @@ import type {
   MediaContext,
   MediaMessage,
   MediaOutcome,
+  RelayLiveOptions,
   RelayOptions,
 } from "./relay_types.ts";
 import { rewriteSdp, type Sdp } from "./sdp.ts";
@@ -98,20 +99,20 @@ const openContext: OpenContext = (crypto, direction) =>
 
 /** The relay: owns every media socket and the sweep timer; `close()` frees them all. */
 export class MediaRelay {
-  readonly #sides: RelayOptions["sides"];
+  #sides: RelayOptions["sides"];
   readonly #sockets: LegSockets;
-  readonly #timeouts: Timeouts;
+  #timeouts: Timeouts;
   readonly #clock: MediaClock;
   readonly #calls = new Map<string, MediaSession[]>();
   /** INVITEs whose SDP was deliberately left alone: their replies are not offers. */
   readonly #passthrough = new Map<string, number>();
   readonly #flags = new FlagsCache();
   readonly #totals: RelayTotals = { packets: 0, bytes: 0, drops: 0, srtpFailures: 0 };
-  readonly #maxStreams: number;
-  readonly #maxOffersPerSource: number;
+  #maxStreams: number;
+  #maxOffersPerSource: number;
   /** Unanswered offers per untrusted outside source (sessions not yet confirmed). */
   readonly #offersBySource = new Map<string, number>();
-  readonly #maxSessionsPerSource: number;
+  #maxSessionsPerSource: number;
   /** Media sessions per untrusted outside source, answered or not. */
   readonly #sessionsBySource = new Map<string, number>();
   #offersRefused = 0;
@@ -132,6 +133,25 @@ export class MediaRelay {
     };
     this.#clock = options.clock;
     this.#onTimeout = options.onTimeout;
+  }
+
+  /**
+   * New limits, timeouts and SRTP modes (a config reload), for new offers and the next sweep; a
+   * session keeps its ports, addresses and keys. Media addresses and ports cannot change here.
+   */
+  reconfigure(options: RelayLiveOptions): void {
+    this.#sides = {
+      external: { ...this.#sides.external, srtp: options.srtp.external },
+      internal: { ...this.#sides.internal, srtp: options.srtp.internal },
+    };
+    this.#timeouts = {
+      silenceMs: options.timeout * 1000,
+      holdMs: options.holdTimeout * 1000,
+      offerMs: options.offerTimeout * 1000,
+    };
+    this.#maxStreams = options.maxStreams;
+    this.#maxOffersPerSource = options.maxOffersPerSource;
+    this.#maxSessionsPerSource = options.maxSessionsPerSource;
   }
 
   /** The socket backend in use. */

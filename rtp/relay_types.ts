@@ -71,6 +71,17 @@ export interface RelayOptions {
   readonly onTimeout?: (callId: string) => void;
 }
 
+/** What a config reload may change in a running relay (`MediaRelay.reconfigure`). */
+export interface RelayLiveOptions {
+  readonly timeout: number;
+  readonly holdTimeout: number;
+  readonly offerTimeout: number;
+  readonly maxStreams: number;
+  readonly maxOffersPerSource: number;
+  readonly maxSessionsPerSource: number;
+  readonly srtp: { readonly external: SrtpMode; readonly internal: SrtpMode };
+}
+
 export interface MediaContext {
   /** The message as received (request or reply). */
   readonly msg: MediaMessage;

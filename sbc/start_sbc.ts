@@ -16,9 +16,12 @@ import { sideNetworks } from "./proxy/side_networks.ts";
 import { inNetworks } from "../config/cidr.ts";
 import { fittingPorts, raiseFileLimit } from "../rtp/packet/file_limit.ts";
 import { type LogSettings, setupLogging } from "./logging.ts";
-import { bridgePipeline } from "./proxy/pipeline.ts";
+import { bridgeHooks, bridgePipeline } from "./proxy/pipeline.ts";
 import { loadScript } from "./script/script.ts";
 import { Transport } from "./transport/transport.ts";
+import { refusedChanges } from "./config_reload.ts";
+import { readConfigFile } from "../config/load.ts";
+import type { RelayLiveOptions } from "../rtp/relay_types.ts";
 
 const log = getLogger(["edgesbc"]);
 
@@ -88,7 +91,10 @@ async function readTls(config: Config): Promise<Partial<Record<Side, TlsMaterial
  * Binds every socket and starts serving; throws when a socket cannot be bound, a TLS file is
  * wrong or the configured routing script does not load (startup only).
  */
-export async function startSbc(config: Config): Promise<Sbc> {
+export async function startSbc(
+  config: Config,
+  origin: ConfigOrigin = { file: undefined, sha256: "" },
+): Promise<Sbc> {
   const tls = await readTls(config);
   // One time source for the process: SIP timers and the media sweep.
   const wheel = new TimerWheel();
@@ -131,8 +137,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
     maxTcpConnections: config.sip.maxTcpConnections,
     maxTcpPerSource: config.sip.maxTcpPerSource,
     // The PBX's side and a carrier's trusted proxies may hold as many connections as they need.
-    exempt: (host) =>
-      inNetworks(host, networks.internal) || inNetworks(host, config.external.trusted),
+    exempt: (host): boolean =>
+      inNetworks(host, core.networks.internal) || inNetworks(host, core.config.external.trusted),
     tls,
     // A connection is admitted as a message is: access lists and the rate limit (which then
     // bounds handshakes per second from one address too).
@@ -145,6 +151,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
     route: bridgePipeline(),
     media: relay,
   });
+  core.setRoute(bridgePipeline(), bridgeHooks(core));
   const script = config.routing.script;
   if (script) {
     const first = await applyScript(core, script);
@@ -156,6 +163,7 @@ export async function startSbc(config: Config): Promise<Sbc> {
   }
   try {
     await transport.start((inbound) => core.receive(inbound));
+    core.startHealthChecks();
   } catch (err) {
     relay.close();
     core.close();
@@ -163,25 +171,59 @@ export async function startSbc(config: Config): Promise<Sbc> {
     void transport.close();
     throw err;
   }
-  const reload = async () => {
-    const results = [];
-    if (tls.external || tls.internal) results.push(await reloadTls(config, transport));
-    if (script) {
-      const result = await applyScript(core, script);
-      // The old script keeps routing; the operator needs to know why the new one did not load.
-      if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
-      results.push(result);
+  let loaded: LoadedConfig = { ...origin, loadedAt: Date.now() };
+  const reload = async (): Promise<{ ok: boolean; message: string }> => {
+    if (origin.file === undefined) return await reloadParts(core, core.config, transport);
+    // The whole file again: refused as a whole (FILE:LINE, or the keys that need a restart).
+    let next: { config: Config; sha256: string };
+    try {
+      next = await readConfigFile(origin.file);
+    } catch (err) {
+      return refuseReload(err instanceof Error ? err.message : `${err}`);
     }
-    if (results.length === 0) return { ok: false, message: "No routing script is configured" };
-    return {
-      ok: results.every((r) => r.ok),
-      message: results.map((r) => r.message).join("; "),
-    };
+    const refused = refusedChanges(core.config, next.config);
+    if (refused.length > 0) {
+      return refuseReload(
+        `${origin.file}: not reloaded: ${refused.join(", ")} cannot change without a restart`,
+      );
+    }
+    const nextScript = next.config.routing.script;
+    if (nextScript !== undefined) {
+      // Loaded before anything changes: a script that fails leaves the whole config as it was.
+      const checked = await loadScript(nextScript);
+      if (!checked.ok) return refuseReload(`Cannot reload routing script: ${checked.error}`);
+    }
+    core.reconfigure(next.config);
+    relay.reconfigure(relayLive(next.config));
+    transport.setLimits({
+      tcpIdleTimeout: next.config.sip.tcpIdleTimeout * 1000,
+      tcpMessageTimeout: next.config.sip.tcpMessageTimeout * 1000,
+      maxTcpPerSource: next.config.sip.maxTcpPerSource,
+    });
+    if (nextScript === undefined) core.setRoute(bridgePipeline(), bridgeHooks(core));
+    const parts = await reloadParts(core, next.config, transport);
+    loaded = { file: origin.file, sha256: next.sha256, loadedAt: Date.now() };
+    const message = `${origin.file} reloaded (sha256 ${next.sha256.slice(0, 12)})` +
+      (parts.message === NOTHING_ELSE ? "" : `; ${parts.message}`);
+    log.info("{message}", { message });
+    return { ok: parts.ok, message };
   };
   const t = transport;
   const source: AdminSource = {
     stats: () => ({
       build: buildInfo(),
+      config: {
+        file: loaded.file ?? "<default>",
+        loaded_at: new Date(loaded.loadedAt).toISOString(),
+        sha256: loaded.sha256,
+      },
+      pbx: core.pool.states.map((s) => ({
+        target: s.name,
+        up: s.up,
+        priority: s.target.priority,
+        weight: s.target.weight,
+        since: new Date(s.since).toISOString(),
+      })),
       sip: { ...core.counters, transactions: core.transactions, ...t.stats() },
       media: relay.stats(),
     }),
@@ -194,6 +236,8 @@ export async function startSbc(config: Config): Promise<Sbc> {
         tcpRefused: t.stats().tcpRefused,
         media: relay.stats(),
         build: buildInfo(),
+        pbx: core.pool.states.map((s) => ({ target: s.name, up: s.up })),
+        configLoadedAt: Math.floor(loaded.loadedAt / 1000),
       }),
     reload,
   };
@@ -236,6 +280,59 @@ export async function startSbc(config: Config): Promise<Sbc> {
   };
 }
 
+/** Where the running config came from: the file and its hash, or the embedded default. */
+export interface ConfigOrigin {
+  readonly file: string | undefined;
+  readonly sha256: string;
+}
+
+interface LoadedConfig extends ConfigOrigin {
+  /** Wall-clock ms. */
+  readonly loadedAt: number;
+}
+
+const NOTHING_ELSE = "No routing script is configured";
+
+function refuseReload(message: string): { ok: false; message: string } {
+  log.error("Reload refused: {message}", { message });
+  return { ok: false, message };
+}
+
+/** What of `config` the relay takes live. */
+function relayLive(config: Config): RelayLiveOptions {
+  return {
+    timeout: config.media.timeout,
+    holdTimeout: config.media.holdTimeout,
+    offerTimeout: config.media.offerTimeout,
+    maxStreams: config.media.maxStreams,
+    maxOffersPerSource: config.media.maxOffersPerSource,
+    maxSessionsPerSource: config.media.maxSessionsPerSource,
+    srtp: { external: config.external.srtp, internal: config.internal.srtp },
+  };
+}
+
+/** The parts a reload re-reads from their own files: the TLS certificates and the script. */
+async function reloadParts(
+  core: ProxyCore,
+  config: Config,
+  transport: Transport,
+): Promise<{ ok: boolean; message: string }> {
+  const results = [];
+  if (config.external.tls || config.internal.tls) results.push(await reloadTls(config, transport));
+  const script = config.routing.script;
+  if (script) {
+    const result = await applyScript(core, script);
+    // The old script keeps routing; the operator needs to know why the new one did not load.
+    if (!result.ok) log.error("Cannot reload routing script: {error}", { error: result.message });
+    results.push(result);
+  }
+  if (results.length === 0) return { ok: true, message: NOTHING_ELSE };
+  return {
+    ok: results.every((r) => r.ok),
+    message: results.map((r) => r.message).join("; "),
+  };
+}
+
 /**
  * Re-reads every side's certificates; new handshakes use them, connections up keep theirs. A
  * file that fails its checks leaves that side's certificates as they were.
@@ -259,11 +356,15 @@ async function reloadTls(
 }
 
 /** Runs until SIGTERM/SIGINT; SIGTERM drains calls first (bounded). Resolves with the exit code. */
-export async function runSbc(config: Config, logging: LogSettings): Promise<number> {
+export async function runSbc(
+  config: Config,
+  logging: LogSettings,
+  origin?: ConfigOrigin,
+): Promise<number> {
   await setupLogging(logging);
   let sbc: Sbc;
   try {
-    sbc = await startSbc(config);
+    sbc = await startSbc(config, origin);
   } catch (err) {
     // Startup errors name what failed ("Cannot bind udp:…", "Cannot load routing script …").
     log.fatal("{error}", { error: err instanceof Error ? err.message : `${err}` });

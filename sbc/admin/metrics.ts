@@ -18,6 +18,10 @@ export interface MetricsSnapshot {
   readonly tcpRefused: number;
   readonly media: RelayStats;
   readonly build: BuildInfo;
+  /** Each PBX target and whether it is up. */
+  readonly pbx: readonly { readonly target: string; readonly up: boolean }[];
+  /** When the running config was loaded, in seconds since the epoch. */
+  readonly configLoadedAt: number;
 }
 
 /** One exported metric: its name, type, help text and where its value comes from. */
@@ -27,6 +31,13 @@ export interface MetricRow {
   readonly help: string;
   readonly value: (s: MetricsSnapshot) => number;
   readonly labels?: (s: MetricsSnapshot) => Readonly<Record<string, string>>;
+  /** Several samples of one metric, each with its labels (then `value` is not used). */
+  readonly samples?: (s: MetricsSnapshot) => readonly Sample[];
+}
+
+export interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
 }
 
 export const METRICS: readonly MetricRow[] = [
@@ -112,6 +123,26 @@ export const METRICS: readonly MetricRow[] = [
     "SDP offers refused by a cap (media.max_streams, media.max_offers_per_source)",
     (s) => s.media.offersRefused,
   ),
+  {
+    name: "edgesbc_pbx_up",
+    type: "gauge",
+    help: "1 when the PBX target is up (health checks), 0 when it is down",
+    value: () => 0,
+    samples: (s) => s.pbx.map(({ target, up }) => ({ labels: { target }, value: up ? 1 : 0 })),
+  },
+  {
+    name: "edgesbc_calls_refused_total",
+    type: "counter",
+    help: "New calls answered 503: [limits] calls or calls_per_second, or no PBX target up",
+    value: () => 0,
+    samples: (s) =>
+      Object.entries(s.sip.callsRefused).map(([reason, value]) => ({ labels: { reason }, value })),
+  },
+  gauge(
+    "edgesbc_config_loaded_timestamp_seconds",
+    "When the running config was loaded (start or reload), seconds since the epoch",
+    (s) => s.configLoadedAt,
+  ),
 ];
 
 function counter(name: string, help: string, value: MetricRow["value"]): MetricRow {
@@ -125,8 +156,26 @@ function gauge(name: string, help: string, value: MetricRow["value"]): MetricRow
 /** The whole /metrics page for a snapshot. */
 export function renderMetrics(snapshot: MetricsSnapshot): string {
   return METRICS.map((row) =>
-    metric(row.name, row.type, row.help, row.value(snapshot), row.labels?.(snapshot))
+    row.samples
+      ? samples(row.name, row.type, row.help, row.samples(snapshot))
+      : metric(row.name, row.type, row.help, row.value(snapshot), row.labels?.(snapshot))
   ).join("");
+}
+
+/** One metric with several labelled samples. */
+function samples(
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  list: readonly Sample[],
+): string {
+  const lines = list.map(({ labels, value }) => `${name}${labelSet(labels)} ${value}\n`);
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${lines.join("")}`;
+}
+
+function labelSet(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).map(([key, v]) => `${key}="${escapeLabelValue(v)}"`);
+  return pairs.length > 0 ? `{${pairs.join(",")}}` : "";
 }
 
 /** One metric: `# HELP`, `# TYPE` and its sample. */
@@ -137,9 +186,7 @@ export function metric(
   value: number,
   labels: Readonly<Record<string, string>> = {},
 ): string {
-  const pairs = Object.entries(labels).map(([key, v]) => `${key}="${escapeLabelValue(v)}"`);
-  const sample = pairs.length > 0 ? `${name}{${pairs.join(",")}}` : name;
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${sample} ${value}\n`;
+  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name}${labelSet(labels)} ${value}\n`;
 }
 
 // Exposition format: a label value escapes backslash, double quote and line feed.

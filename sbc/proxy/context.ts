@@ -11,6 +11,10 @@ import type { ServerTransaction } from "../transaction/server_transaction.ts";
 import type { Inbound } from "../transport/transport.ts";
 import type { Peer } from "../transport/peer.ts";
 import { uriHeadersEdit } from "./uri_headers.ts";
+import type { PbxTarget } from "../../config/config.ts";
+import type { BranchTimeouts } from "../transaction/client_transaction.ts";
+import type { PbxPool } from "./pbx_pool.ts";
+import type { SipCounters } from "./sip_counters.ts";
 
 /** Where a request goes: the side it leaves by and the URI or address it is sent to. */
 export interface Target {
@@ -52,12 +56,19 @@ export interface SipContext {
   readonly callbacks: { failure?: string; reply?: string; branch?: string };
   /** Script variables ($var, $avp) and anything else a step wants to pass along. */
   readonly vars: Map<string, string | number>;
+  /** PBX targets still to try when this new call fails (the pool's order after the current). */
+  pbxLeft: PbxTarget[];
+  /** This request's own branch timeouts (KSR.tm.t_set_fr), else the configured ones. */
+  timeouts: Partial<BranchTimeouts> | undefined;
 }
 
 /** What the proxy core lets a pipeline step or script do. */
 export interface ProxyActions {
   readonly config: Config;
   readonly sides: LocalSides;
+  /** The PBX targets and which are up. */
+  readonly pool: PbxPool;
+  readonly counters: SipCounters;
   /** Forwards statefully to `ctx.target` (t_relay); false when it could not be sent. */
   relay(ctx: SipContext): Promise<boolean>;
   /** Answers the request (sl_send_reply / t_reply). */
@@ -174,5 +185,7 @@ export function newContext(
     state: REQUEST_STATE.pending,
     callbacks: {},
     vars: new Map(),
+    pbxLeft: [],
+    timeouts: undefined,
   };
 }

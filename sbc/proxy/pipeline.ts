@@ -2,7 +2,17 @@
  * The built-in bridge pipeline: a list of small named steps composed like Hono middleware.
  * Each step reads and fills the `SipContext`; the core runs it for every new request.
  */
-import { advance, isOpen, type ProxyActions, REQUEST_STATE, type SipContext } from "./context.ts";
+import {
+  advance,
+  isOpen,
+  type ProxyActions,
+  REQUEST_STATE,
+  type RouteHooks,
+  type SipContext,
+  type Target,
+} from "./context.ts";
+import type { PbxTarget, Side } from "../../config/config.ts";
+import { transportParam } from "../transport/transport_name.ts";
 import { localRole, otherSide } from "./local_address.ts";
 import { looseRoute, maxForwardsEdit, routeTarget } from "./header_rules.ts";
 import { parseUri } from "../message/uri.ts";
@@ -85,8 +95,17 @@ export function bridgeRoute(): Step {
       return await next();
     }
     if (inbound.side === "external") {
-      const pbx = actions.config.pbx.address;
-      ctx.target = { out, uri: `sip:${pbx.host}:${pbx.port}`, proto: pbx.proto };
+      // The pool's order for this Call-ID: the first target up, the others if it fails.
+      const [first, ...rest] = actions.pool.order(msg.callId);
+      if (first === undefined) {
+        if (msg.method === "INVITE") actions.counters.callsRefused.no_pbx++;
+        return actions.reply(ctx, 503, "No PBX Available", [
+          ["Retry-After", String(retryAfter(actions))],
+        ]);
+      }
+      ctx.target = pbxTarget(first, out);
+      ctx.pbxLeft = rest;
+      ctx.callbacks.failure = PBX_FAILOVER;
       if (msg.method === "REGISTER") ctx.path = true;
       else ctx.recordRoute = true;
       return await next();
@@ -127,4 +146,36 @@ export function relay(): Step {
 /** The default bridge pipeline, used when no routing script is configured. */
 export function bridgePipeline(): (ctx: SipContext, actions: ProxyActions) => Promise<void> {
   return compose([maxForwards(), localOptions(), bridgeRoute(), rtpManage(), relay()]);
+}
+
+/** The bridge pipeline's failure route: a new call from outside goes on to the next PBX. */
+export const PBX_FAILOVER = "pbx_failover";
+
+/** The pipeline's hooks: PBX failover (serial forking, as Kamailio's dispatcher failure route). */
+export function bridgeHooks(actions: ProxyActions): RouteHooks {
+  return {
+    onFailure: async (name, ctx, reply) => {
+      if (name !== PBX_FAILOVER) return;
+      // No answer at all always moves on; an answer only when the config lists its status.
+      if (reply !== undefined && !actions.config.pbx.failoverOn.includes(reply.status)) return;
+      const next = ctx.pbxLeft.shift();
+      if (next === undefined || ctx.target === undefined) return;
+      ctx.target = pbxTarget(next, ctx.target.out);
+      ctx.callbacks.failure = PBX_FAILOVER;
+      await actions.relay(ctx);
+    },
+  };
+}
+
+/** Where a request to a PBX target goes. */
+export function pbxTarget(target: PbxTarget, out: Side): Target {
+  const { proto, host, port } = target.address;
+  const bracketed = host.includes(":") ? `[${host}]` : host;
+  return { out, uri: `sip:${bracketed}:${port}${transportParam(proto)}`, proto };
+}
+
+/** Seconds a caller should wait when no PBX is up: until a target could be up again. */
+export function retryAfter(actions: ProxyActions): number {
+  const { interval, successes } = actions.config.pbx.health;
+  return interval === 0 ? 30 : Math.max(1, interval * successes);
 }

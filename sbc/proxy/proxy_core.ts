@@ -19,7 +19,14 @@ import {
 } from "../message/response.ts";
 import { serializeMessage, toBytes } from "../message/serialize.ts";
 import type { Clock } from "../transaction/clock.ts";
-import { type ClientTransaction, ClientTransactions } from "../transaction/client_transaction.ts";
+import {
+  type BranchTimeouts,
+  type ClientTransaction,
+  ClientTransactions,
+} from "../transaction/client_transaction.ts";
+import { PbxPool } from "./pbx_pool.ts";
+import { HEALTH_PING, PbxHealth } from "./pbx_health.ts";
+import { CallLimits } from "./call_limits.ts";
 import { type ServerTransaction, ServerTransactions } from "../transaction/server_transaction.ts";
 import { peerKey } from "../transport/peer.ts";
 import type { Inbound, Send } from "../transport/transport.ts";
@@ -71,6 +78,11 @@ import { uriHeadersEdit } from "./uri_headers.ts";
 
 const log = getLogger(["edgesbc", "sip"]);
 
+/** The configured branch timeouts (`pbx.reply_timeout`, `pbx.ring_timeout`), in ms. */
+function branchTimeouts(config: Config): BranchTimeouts {
+  return { replyMs: config.pbx.replyTimeout * 1000, ringMs: config.pbx.ringTimeout * 1000 };
+}
+
 /** The end of a keepalive's branch, so its answer is told from any transaction's. */
 const NAT_PING = "-nat";
 
@@ -104,16 +116,17 @@ export interface CoreOptions {
 }
 
 export class ProxyCore implements ProxyActions {
-  readonly config: Config;
+  /** The running config; `reconfigure` swaps it (a reload). */
+  config: Config;
   readonly sides: LocalSides;
   readonly counters: SipCounters = newSipCounters();
-  readonly networks: SideNetworks;
-  readonly #boundary: Boundary;
+  networks: SideNetworks;
+  #boundary: Boundary;
   #send: Send;
   /** Log lines an outsider can cause, within a budget. */
   #refusals = new LogLimiter();
   /** Messages per second per untrusted outside address (Kamailio's pike). */
-  readonly #rates: SourceLimiter;
+  #rates: SourceLimiter;
   readonly #clock: Clock;
   #servers: ServerTransactions;
   #clients: ClientTransactions;
@@ -131,6 +144,11 @@ export class ProxyCore implements ProxyActions {
   /** Phones registered from behind NAT, kept open with pings every `external.nat_ping` s. */
   readonly #nat = new NatBindings();
   #natTimer: number | undefined;
+  /** The PBX targets and which are up; pinged by `#health`. */
+  readonly pool: PbxPool;
+  readonly #health: PbxHealth;
+  readonly #limits: CallLimits;
+  readonly #wallNow: () => number;
 
   constructor(options: CoreOptions) {
     this.config = options.config;
@@ -146,6 +164,22 @@ export class ProxyCore implements ProxyActions {
     const send = this.#send = this.#guard(options.send);
     this.#servers = new ServerTransactions(options.clock, send);
     this.#clients = new ClientTransactions(options.clock, send);
+    this.#clients.timeouts = branchTimeouts(options.config);
+    const wallNow = this.#wallNow = options.now ?? Date.now;
+    this.pool = new PbxPool(options.config.pbx.targets, options.config.pbx.health, wallNow());
+    this.#health = new PbxHealth({
+      pool: this.pool,
+      clock: options.clock,
+      send,
+      side: this.sides.internal,
+      branch: newBranch,
+      now: wallNow,
+      onTransition: ({ name, up }) =>
+        up
+          ? log.info("PBX {target} is up", { target: name })
+          : log.warn("PBX {target} is down: no new call goes to it", { target: name }),
+    });
+    this.#limits = new CallLimits(options.config.limits);
     this.#route = options.route;
     const media = this.#media = options.media;
     this.#calls = new CallLog({
@@ -314,7 +348,16 @@ export class ProxyCore implements ProxyActions {
       if (this.#draining && !msg.toTag) {
         return this.reply(this.#context(msg, inbound, tx), 503, "Shutting Down");
       }
-      if (!msg.toTag) this.#calls.started(msg, inbound.side);
+      if (!msg.toTag) {
+        const refusal = this.#limits.admit(this.#calls.size, this.#clock.now());
+        if (refusal) {
+          this.counters.callsRefused[refusal]++;
+          return this.reply(this.#context(msg, inbound, tx), 503, "Too Many Calls", [
+            ["Retry-After", "5"],
+          ]);
+        }
+        this.#calls.started(msg, inbound.side);
+      }
     }
     // RFC 3261 §16.3 step 5, here rather than in a route, so no routing script can forget it.
     const refusal = proxyRequireRefusal(msg);
@@ -506,6 +549,7 @@ export class ProxyCore implements ProxyActions {
       bytes,
       target: sendTo,
       delegate: this.#responses,
+      ...(ctx.timeouts && { timeouts: ctx.timeouts }),
     });
     this.#downstream.set(server, client);
     this.#responses.link(client, { server, ctx, from: inbound.side });
@@ -535,6 +579,11 @@ export class ProxyCore implements ProxyActions {
     if (!branch) return;
     // An answer to a keepalive: the phone's NAT binding is open.
     if (branch.endsWith(NAT_PING) && this.#nat.answered(branch)) return;
+    // An answer to a health ping, from the interface it left by only.
+    if (
+      branch.endsWith(HEALTH_PING) && inbound.side === "internal" &&
+      this.#health.answered(branch, msg.status)
+    ) return;
     const source = { side: inbound.side, host: inbound.source.host };
     const handled = this.#clients.receive(msg, branch, source);
     if (handled) return;
@@ -612,8 +661,37 @@ export class ProxyCore implements ProxyActions {
     this.#calls.ended(callId, CALL_END.mediaTimeout, null);
   }
 
+  /**
+   * A reloaded config (sbc/config_reload.ts has refused what cannot change live): new messages,
+   * calls and transactions follow it; transactions and dialogs in progress keep what they began
+   * with; a PBX target kept keeps its health.
+   */
+  reconfigure(next: Config): void {
+    const was = this.config;
+    this.config = next;
+    if (was.sip.rateLimit !== next.sip.rateLimit || was.sip.banTime !== next.sip.banTime) {
+      this.#rates = new SourceLimiter({
+        perSecond: next.sip.rateLimit,
+        banMs: next.sip.banTime * 1000,
+      });
+    }
+    // The PBX targets are inside: a new one is owned by the internal side from now on.
+    this.networks = sideNetworks(next);
+    this.#boundary = new Boundary(this.networks);
+    this.pool.replace(next.pbx.targets, next.pbx.health, this.#wallNow());
+    this.#health.start(next.pbx.health.interval);
+    this.#limits.limits = next.limits;
+    this.#clients.timeouts = branchTimeouts(next);
+  }
+
+  /** Starts pinging the PBX targets (`[pbx.health]`), once the transports are up. */
+  startHealthChecks(): void {
+    this.#health.start(this.config.pbx.health.interval);
+  }
+
   /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */
   close(): void {
+    this.#health.stop();
     this.#calls.endAll();
     this.#dialogTable.close();
     if (this.#natTimer !== undefined) this.#clock.clearTimer(this.#natTimer);

@@ -12,11 +12,11 @@ import { otherSide } from "./local_address.ts";
 
 export type SideNetworks = Readonly<Record<Side, readonly Cidr[]>>;
 
-/** Each side's networks: listed, plus its own addresses, plus the PBX's inside. */
+/** Each side's networks: listed, plus its own addresses, plus every PBX target's inside. */
 export function sideNetworks(config: Config): SideNetworks {
   return {
     external: withOwn(config.external, []),
-    internal: withOwn(config.internal, [config.pbx.address.host]),
+    internal: withOwn(config.internal, config.pbx.targets.map((t) => t.address.host)),
   };
 }
 

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { CallRefusal } from "./call_limits.ts";
+
 /** Counters since start. */
 export interface SipCounters {
   requests: number;
@@ -31,6 +33,8 @@ export interface SipCounters {
   bans: number;
   /** New requests answered 503 because `sip.max_transactions` were alive. */
   overloaded: number;
+  /** New calls answered 503: `[limits]` (calls, rate), or no PBX target up. */
+  callsRefused: Record<CallRefusal, number>;
 }
 
 /** All counters at zero. */
@@ -48,5 +52,6 @@ export function newSipCounters(): SipCounters {
     rateLimited: 0,
     bans: 0,
     overloaded: 0,
+    callsRefused: { limit_calls: 0, limit_rate: 0, no_pbx: 0 },
   };
 }

@@ -45,11 +45,11 @@ export function topologyHiding(
   networks: SideNetworks,
 ): TopologyHiding | undefined {
   if (!config.external.topologyHiding) return undefined;
-  const pbx = config.pbx.address.host;
+  const names = config.pbx.targets.map((t) => t.address.host).filter((h) => !isIpAddress(h));
   return {
     side: sides.external,
     inside: networks.internal,
-    insideNames: isIpAddress(pbx) ? [] : [pbx.toLowerCase()],
+    insideNames: names.map((name) => name.toLowerCase()),
     serverHeader: config.external.serverHeader,
     key: crypto.getRandomValues(new Uint8Array(32)),
     insideV4: networks.internal.filter((n) => !n.v6).map((n) => {

@@ -10,6 +10,7 @@ import { adaptRow, type KsrRow, type KsrValue } from "./ksr_row.ts";
 import { MAXFWD_MODULE, PATH_MODULE, RR_MODULE } from "./ksr_rr.ts";
 import { RTPPROXY_MODULE } from "./ksr_rtpproxy.ts";
 import { SL_MODULE, TM_MODULE } from "./ksr_tm.ts";
+import { DISPATCHER_MODULE } from "./ksr_dispatcher.ts";
 
 /** Every KSR function, module by module, in the order the docs list them. */
 export const KSR_ROWS: readonly KsrRow[] = [
@@ -20,6 +21,7 @@ export const KSR_ROWS: readonly KsrRow[] = [
   ...TEXTOPS_MODULE,
   ...SL_MODULE,
   ...TM_MODULE,
+  ...DISPATCHER_MODULE,
   ...RR_MODULE,
   ...PATH_MODULE,
   ...MAXFWD_MODULE,

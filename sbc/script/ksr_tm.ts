@@ -237,6 +237,35 @@ const replyErrorRow: KsrRow = {
 };
 
 /** The `KSR.tm` module. */
+const tSetFrRow: KsrRow = {
+  module: "tm",
+  name: "t_set_fr",
+  params: ["int", "int"],
+  returns: "int",
+  kamailio: "KSR.tm.t_set_fr",
+  doc:
+    "This request's branch timeouts in ms, as Kamailio's: `(fr_inv, fr)`: `fr_inv` how long an " +
+    "INVITE may ring without a final answer (fr_inv_timer, `pbx.ring_timeout`), `fr` how long " +
+    "any request waits for a first answer (fr_timer, `pbx.reply_timeout`, 32 s at most); 0 " +
+    "keeps the configured one. Applies to the relays that follow, failure routes included.",
+  codes: [[1, "set"]],
+  routes: [ROUTE_KIND.request, ROUTE_KIND.failure, ROUTE_KIND.branch],
+  mutates: true,
+  fn: (run: ScriptRun, frInv: number, fr: number) => {
+    if (frInv < 0 || fr < 0) {
+      return ksrFail(tSetFrRow, {
+        code: KSR_ERROR.badArgument,
+        detail: `timeouts must be 0 or more ms, got (${frInv}, ${fr})`,
+      });
+    }
+    run.ctx.timeouts = {
+      ...(frInv > 0 && { ringMs: frInv }),
+      ...(fr > 0 && { replyMs: fr }),
+    };
+    return 1;
+  },
+};
+
 export const TM_MODULE: readonly KsrRow[] = [
   tRelayRow,
   tRelayToRow,
@@ -260,6 +289,7 @@ export const TM_MODULE: readonly KsrRow[] = [
   tCheckStatusRow,
   tIsCanceledRow,
   tBranchTimeoutRow,
+  tSetFrRow,
 ];
 
 /** The `KSR.sl` module. */

@@ -60,13 +60,25 @@ export interface ClientTransaction {
   timers: number[];
   /** Timer C, kept apart so provisionals can restart it. */
   timerC: number | undefined;
+  /** Ms without any answer before the branch is given up (Timer B/F, or less: fr_timer). */
+  readonly replyMs: number;
+  /** Ms without a final answer after a provisional (Timer C, or fr_inv_timer). */
+  readonly ringMs: number;
   readonly delegate: ClientDelegate;
+}
+
+/** How long a branch waits (Kamailio's fr_timer and fr_inv_timer), in ms. */
+export interface BranchTimeouts {
+  readonly replyMs: number;
+  readonly ringMs: number;
 }
 
 export class ClientTransactions {
   #table = new Map<string, ClientTransaction>();
   #clock: Clock;
   #send: Send;
+  /** For new transactions (a config reload changes them; a transaction keeps what it began with). */
+  timeouts: BranchTimeouts = { replyMs: TIMER.B, ringMs: TIMER.C };
 
   constructor(clock: Clock, send: Send) {
     this.#clock = clock;
@@ -85,11 +97,17 @@ export class ClientTransactions {
       bytes: Uint8Array;
       target: SendTarget;
       delegate: ClientDelegate;
+      /** This branch's own timeouts (t_set_fr), else the defaults. */
+      timeouts?: Partial<BranchTimeouts>;
     },
   ): ClientTransaction {
     const invite = init.method === "INVITE";
+    const { timeouts, ...rest } = init;
     const tx: ClientTransaction = {
-      ...init,
+      ...rest,
+      // RFC 3261's 64*T1 is the most a branch waits for its first answer.
+      replyMs: Math.min(timeouts?.replyMs ?? this.timeouts.replyMs, TIMER.B),
+      ringMs: timeouts?.ringMs ?? this.timeouts.ringMs,
       key: clientKey(init.branch, init.method),
       invite,
       state: invite ? TX_STATE.calling : TX_STATE.trying,
@@ -111,7 +129,7 @@ export class ClientTransactions {
     this.#arm(tx, () => {
       if (tx.lastStatus === 0) this.#timeout(tx, TIMEOUT.noAnswer);
       else if (!invite) this.#timeout(tx, TIMEOUT.noFinal);
-    }, invite ? TIMER.B : TIMER.F);
+    }, tx.replyMs);
     if (invite) this.#restartTimerC(tx);
     return tx;
   }
@@ -144,7 +162,7 @@ export class ClientTransactions {
       tx.lastStatus = 408;
       this.#arm(tx, () => this.terminate(tx), TIMER.B);
       tx.delegate.onTimeout(tx, TIMEOUT.noFinal);
-    }, TIMER.C);
+    }, tx.ringMs);
   }
 
   #timeout(tx: ClientTransaction, reason: TimeoutReason): void {

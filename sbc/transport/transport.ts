@@ -138,9 +138,11 @@ export class Transport {
         this.#loops.push(this.#acceptLoop(listener, side, address));
       }
     }
-    const idle = this.#options.tcpIdleTimeout;
-    const deadline = this.#options.tcpMessageTimeout ?? 10_000;
+    const first = this.#options;
     this.#sweep = setInterval(() => {
+      // Read each round: a reload may change them.
+      const idle = this.#options.tcpIdleTimeout;
+      const deadline = this.#options.tcpMessageTimeout ?? 10_000;
       const now = performance.now();
       for (const c of [...this.#connections.values()]) {
         if (c.lastActivity < now - idle) c.close();
@@ -160,7 +162,7 @@ export class Transport {
           c.close();
         }
       }
-    }, Math.min(idle, deadline, 1000));
+    }, Math.min(first.tcpIdleTimeout, first.tcpMessageTimeout ?? 10_000, 1000));
   }
 
   /** A TLS listener: handshakes bounded like a message, admitted like a TCP connection. */
@@ -215,6 +217,15 @@ export class Transport {
     for (const s of this.#tlsServers) {
       if (s.side === side) s.server.setSecureContext(secureContextOptions(material));
     }
+  }
+
+  /** New connection timeouts and the per-address cap (a reload); sockets stay as they are. */
+  setLimits(limits: {
+    tcpIdleTimeout: number;
+    tcpMessageTimeout: number;
+    maxTcpPerSource: number;
+  }): void {
+    this.#options = { ...this.#options, ...limits };
   }
 
   /** Whether this interface can send over this transport. */

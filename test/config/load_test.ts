@@ -93,7 +93,19 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       maxOffersPerSource: 200,
       maxSessionsPerSource: 1000,
     },
-    pbx: { address: { proto: "udp", host: "127.0.2.10", port: 5060 } },
+    pbx: {
+      address: { proto: "udp", host: "127.0.2.10", port: 5060 },
+      targets: [{
+        address: { proto: "udp", host: "127.0.2.10", port: 5060 },
+        priority: 1,
+        weight: 1,
+      }],
+      failoverOn: [408, 500, 502, 503, 504],
+      replyTimeout: 5,
+      ringTimeout: 120,
+      health: { interval: 5, failures: 3, successes: 2 },
+    },
+    limits: { calls: 0, callsPerSecond: 0 },
     sip: {
       tcpIdleTimeout: 120,
       tcpMessageTimeout: 10,
@@ -156,8 +168,8 @@ Deno.test("loadConfig() rejects an unknown table with its line and a suggestion"
   assertRefused(
     edit({ 12: "[medya]" }),
     CONFIG_ERROR_CODE.unknownKey,
-    "edge.toml:12: medya: unknown key: allowed keys here are admin, interfaces, media, pbx, " +
-      'routing and sip (did you mean "media"?)',
+    "edge.toml:12: medya: unknown key: allowed keys here are admin, interfaces, limits, media, " +
+      'pbx, routing and sip (did you mean "media"?)',
   );
 });
 
@@ -399,8 +411,7 @@ Deno.test("loadConfig() rejects a missing required key at its table's line", asy
     assertRefused(
       edit({ 16: "", 17: "" }),
       CONFIG_ERROR_CODE.missingKey,
-      "edge.toml: pbx.address: required key is missing: expected a socket address such as " +
-        '"udp:127.0.2.10:5060"',
+      "edge.toml: pbx: required key is missing: pbx.address (one PBX) or pbx.targets (a pool)",
     );
   });
   await t.step("empty list", () => {
@@ -557,4 +568,42 @@ Deno.test("loadConfig() refuses an admin API without a token where outsiders rea
     { baseDir: "/etc/edgesbc" },
   );
   assert.equal(withToken.admin.tokenFile, "/etc/edgesbc/admin.token");
+});
+
+Deno.test("loadConfig() reads a pool of PBX targets and refuses a bad one with its line", () => {
+  const pool = edit({
+    17: [
+      "targets = [",
+      '  { address = "udp:127.0.2.10:5060", priority = 1, weight = 2 },',
+      '  { address = "tcp:127.0.2.12:5060", priority = 2 },',
+      "]",
+      "failover_on = [408, 503]",
+      "[pbx.health]",
+      "interval = 0",
+    ].join("\n"),
+  });
+  const config = loadConfig(pool, "edge.toml");
+  assert.deepEqual(config.pbx.targets, [
+    { address: { proto: "udp", host: "127.0.2.10", port: 5060 }, priority: 1, weight: 2 },
+    { address: { proto: "tcp", host: "127.0.2.12", port: 5060 }, priority: 2, weight: 1 },
+  ]);
+  assert.deepEqual(config.pbx.address, config.pbx.targets[0]!.address);
+  assert.deepEqual(config.pbx.failoverOn, [408, 503]);
+  assert.equal(config.pbx.health.interval, 0);
+  assertRefused(
+    edit({ 17: 'targets = [{ address = "udp:127.0.2.10:5060", weight = 0 }]' }),
+    CONFIG_ERROR_CODE.badValue,
+    "edge.toml:17: pbx.targets[0]: weight must be an integer 1..1000, found the integer 0",
+  );
+  assertRefused(
+    edit({ 17: 'address = "udp:127.0.2.10:5060"\ntargets = [{ address = "udp:127.0.2.11" }]' }),
+    CONFIG_ERROR_CODE.badValue,
+    "edge.toml:18: pbx.targets: give address or targets, not both (address is targets with one " +
+      "entry)",
+  );
+  assertRefused(
+    edit({ 17: "failover_on = [200]" }),
+    CONFIG_ERROR_CODE.badValue,
+    "edge.toml:17: pbx.failover_on[0]: 200 is not a final failure status (300..699)",
+  );
 });

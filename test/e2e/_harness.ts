@@ -91,6 +91,10 @@ timeout = 60
 [pbx]
 address = "${options.pbxTransport ?? "udp"}:${ADDRESS.pbx}:${ports.pbx}"
 
+# sipp PBXs take OPTIONS pings for unexpected messages: the pool tests turn them on.
+[pbx.health]
+interval = 0
+
 [admin]
 listen = "${ADDRESS.admin}:${ports.admin}"
 `;
@@ -99,6 +103,8 @@ listen = "${ADDRESS.admin}:${ports.admin}"
 /** A running SBC. */
 export interface Sbc extends AsyncDisposable {
   readonly ports: Ports;
+  /** The config file it runs with (a reload re-reads it) */
+  readonly configPath: string;
   /** stdout and stderr so far */
   logs(): Promise<string>;
   /** SIGTERM, SIGKILL after 3 s; idempotent */
@@ -168,6 +174,7 @@ export async function startSbc(options: StartSbcOptions): Promise<Sbc> {
   };
   const sbc: Sbc = {
     ports,
+    configPath,
     logs,
     stop,
     hangUpSignal: () => child.kill("SIGHUP"),

@@ -77,6 +77,9 @@ ${optional("hold_timeout", options.holdTimeout)}${optional("offer_timeout", opti
 [pbx]
 address = "udp:${ADDRESS.pbx}:${ports.pbx}"
 
+[pbx.health]
+interval = 0
+
 [admin]
 listen = "${ADDRESS.admin}:${ports.admin}"
 `;

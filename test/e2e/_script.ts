@@ -77,17 +77,30 @@ export function backupPbx(ports: Ports) {
   };
 }
 
-/** Writes `dir`/failover.ts: examples/failover.ts with BACKUP_PBX at `backupPbx(ports)`. */
-export async function failoverScript(ports: Ports, dir: string): Promise<string> {
-  const { at } = backupPbx(ports);
-  const text = replaceOnce(
-    await exampleScript("failover.ts"),
-    /const BACKUP_PBX = "sip:127\.0\.2\.11:5060";/,
-    `const BACKUP_PBX = "sip:${at.ip}:${at.port}";`,
-  );
+/** Writes `dir`/failover.ts: examples/failover.ts as it is (the pool is in the config). */
+export async function failoverScript(_ports: Ports, dir: string): Promise<string> {
   const path = `${dir}/failover.ts`;
-  await Deno.writeTextFile(path, text);
+  await Deno.writeTextFile(path, await exampleScript("failover.ts"));
   return path;
+}
+
+/**
+ * `scriptConfig` with a pool of two PBXs: the usual one first (priority 1), `backupPbx(ports)`
+ * second (priority 2).
+ */
+export function failoverConfig(
+  ports: Ports,
+  scriptPath: string,
+  options: { pbxTransport?: Transport } = {},
+): string {
+  const proto = options.pbxTransport ?? "udp";
+  const { at } = backupPbx(ports);
+  return replaceOnce(
+    scriptConfig(ports, scriptPath, options),
+    /^address = ".*"$/m,
+    `targets = [\n  { address = "${proto}:${ADDRESS.pbx}:${ports.pbx}", priority = 1 },\n` +
+      `  { address = "udp:${at.ip}:${at.port}", priority = 2 },\n]`,
+  );
 }
 
 /** The bridge example with one header appended to every request it relays. */

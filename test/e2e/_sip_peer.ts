@@ -633,3 +633,60 @@ export async function hangUp(near: Dialog, far: Dialog): Promise<void> {
   await respond(far.endpoint, atFar.msg, 200, "OK");
   await near.endpoint.expect(isResponse("BYE", bye.cseq, 200), "200 to the BYE");
 }
+
+/** How an `AutoPbx` treats what arrives: answers, a failure status, or silence (a PBX gone). */
+export type PbxMode = "answer" | "silent" | number;
+
+/**
+ * A PBX that answers by itself, in the background: OPTIONS 200 (health pings), INVITE 200 with
+ * `sdp` (or the failure status its mode says), BYE 200; silent, it takes everything and says
+ * nothing. `invites` counts the calls (Call-IDs) whose INVITE it received, answered or not:
+ * retransmissions are one.
+ */
+export class AutoPbx implements AsyncDisposable {
+  readonly endpoint: SipEndpoint;
+  mode: PbxMode = "answer";
+  readonly #calls = new Set<string>();
+  options = 0;
+  #stopped = false;
+  readonly #loop: Promise<void>;
+
+  constructor(host: string, port: number, readonly sdp: (port: number) => string) {
+    this.endpoint = new SipEndpoint(host, port);
+    this.#loop = this.#run();
+  }
+
+  get invites(): number {
+    return this.#calls.size;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      let inbound: Inbound;
+      try {
+        inbound = await this.endpoint.expect((m) => m.kind === "request", "a request", 200);
+      } catch {
+        continue; // nothing within 200 ms: look at #stopped again
+      }
+      const { msg } = inbound;
+      if (msg.method === "INVITE") this.#calls.add(msg.callId);
+      if (msg.method === "OPTIONS") this.options++;
+      if (this.mode === "silent" || msg.method === "ACK") continue;
+      if (msg.method === "INVITE" && typeof this.mode === "number") {
+        await respond(this.endpoint, msg, this.mode, "Failed", { toTag: id() });
+        continue;
+      }
+      const body = msg.method === "INVITE" ? this.sdp(this.invites) : undefined;
+      await respond(this.endpoint, msg, 200, "OK", {
+        toTag: id(),
+        ...(body !== undefined && { body }),
+      });
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+    await this.endpoint.close();
+  }
+}

@@ -140,7 +140,8 @@ Deno.test("SIGHUP swaps the TLS certificate for new connections; a call up keeps
     // An expired certificate is refused by the reload: the running one stays.
     await install(certs.expired);
     sbc.hangUpSignal();
-    await waitForLog(sbc, /TLS certificates not reloaded: .*expired/, "the refused reload");
+    // The config file is checked again first: its expired certificate refuses the whole reload.
+    await waitForLog(sbc, /Reload refused: .*tls\.cert: .*expired/, "the refused reload");
     assert.equal(
       await answersOptions(ports, certs.untrusted.cert),
       true,

@@ -22,6 +22,8 @@ import type { ServerTransaction } from "../../sbc/transaction/server_transaction
 import type { Peer } from "../../sbc/transport/peer.ts";
 import { inbound } from "./core_env.ts";
 import { PHONE } from "./phone_and_pbx.ts";
+import { PbxPool } from "../../sbc/proxy/pbx_pool.ts";
+import { newSipCounters } from "../../sbc/proxy/sip_counters.ts";
 import { parse } from "./sip_text.ts";
 
 /** What the fake actions were asked to do. */
@@ -41,6 +43,8 @@ export function fakeActions(media: MediaOutcome = { kind: "none" }): {
   const actions: ProxyActions = {
     config,
     sides: localSides(config),
+    pool: new PbxPool(config.pbx.targets, config.pbx.health, 0),
+    counters: newSipCounters(),
     relay(ctx) {
       if (!advance(ctx, REQUEST_STATE.relayed)) return Promise.resolve(false);
       calls.relays.push({ target: ctx.target, edits: [...ctx.edits] });

@@ -20,7 +20,13 @@ import {
   withSbc,
 } from "../e2e/_harness.ts";
 import { waitForMediaStats } from "../e2e/_media.ts";
-import { backupPbx, failoverScript, scriptConfig, withSbcPbxStandIn } from "../e2e/_script.ts";
+import {
+  backupPbx,
+  failoverConfig,
+  failoverScript,
+  scriptConfig,
+  withSbcPbxStandIn,
+} from "../e2e/_script.ts";
 
 const SEED_CFG = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.kamailio.cfg`;
 const SEED_RTPPROXY = `${REPO_ROOT}test/fixtures/kamailio/seed-bridge.rtpproxy.args`;
@@ -277,7 +283,7 @@ Deno.test("the packed file loads examples/failover.ts and tries the backup PBX w
   await using host = await newHost("failover");
   const backup = backupPbx(ports);
   const script = await failoverScript(ports, host.dir);
-  const configToml = scriptConfig(ports, script);
+  const configToml = failoverConfig(ports, script);
   const config = `${host.dir}/edgesbc.toml`;
   await Deno.writeTextFile(config, configToml);
   const checked = await runPacked(host, ["check", "-c", config]);

@@ -68,6 +68,7 @@ const SNAPSHOT: MetricsSnapshot = {
     rateLimited: 16,
     bans: 17,
     overloaded: 18,
+    callsRefused: { limit_calls: 21, limit_rate: 22, no_pbx: 23 },
   },
   serverTransactions: 7,
   tcpConnections: 8,
@@ -84,13 +85,18 @@ const SNAPSHOT: MetricsSnapshot = {
     offersRefused: 10,
   },
   build: { version: "0.3.0", commit: "abc", deno: "2.9.6", v8: "15.0" },
+  pbx: [{ target: "udp:10.0.0.10:5060", up: true }, { target: "udp:10.0.0.11:5060", up: false }],
+  configLoadedAt: 1_800_000_000,
 };
+
+/** Metrics with one sample per label value rather than one in all. */
+const LABELLED = new Set(["edgesbc_pbx_up", "edgesbc_calls_refused_total"]);
 
 Deno.test("/metrics parses as the exposition format: every metric once, typed, helped, with its value", () => {
   const families = parseExposition(renderMetrics(SNAPSHOT));
   assert.deepEqual([...families.keys()], METRICS.map((m) => m.name));
   for (const [name, family] of families) {
-    assert.equal(family.samples.length, 1, name);
+    if (!LABELLED.has(name)) assert.equal(family.samples.length, 1, name);
     assert.ok(["counter", "gauge"].includes(family.type), name);
     assert.equal(name.endsWith("_total"), family.type === "counter", `${name}: _total iff counter`);
   }
@@ -103,6 +109,16 @@ Deno.test("/metrics parses as the exposition format: every metric once, typed, h
   assert.equal(value("edgesbc_rtp_bytes_relayed_total"), 172000);
   assert.equal(value("edgesbc_rtp_drops_total"), 9);
   assert.equal(value("edgesbc_srtp_failures_total"), 4);
+  assert.equal(value("edgesbc_config_loaded_timestamp_seconds"), 1_800_000_000);
+  assert.deepEqual(families.get("edgesbc_pbx_up")!.samples, [
+    { labels: { target: "udp:10.0.0.10:5060" }, value: 1 },
+    { labels: { target: "udp:10.0.0.11:5060" }, value: 0 },
+  ]);
+  assert.deepEqual(families.get("edgesbc_calls_refused_total")!.samples, [
+    { labels: { reason: "limit_calls" }, value: 21 },
+    { labels: { reason: "limit_rate" }, value: 22 },
+    { labels: { reason: "no_pbx" }, value: 23 },
+  ]);
   assert.deepEqual(families.get("edgesbc_build_info")!.samples[0], {
     labels: { version: "0.3.0", commit: "abc", deno: "2.9.6" },
     value: 1,

@@ -270,12 +270,15 @@ Deno.test("ProxyCore ACKs a 486 from the PBX itself, forwards the 486, and absor
   env.finish();
 });
 
-Deno.test("ProxyCore answers 408 upstream when the PBX never answers", async () => {
+Deno.test("ProxyCore answers 408 upstream when the PBX never answers within pbx.reply_timeout", async () => {
   const env = coreEnv();
   await callToPbx(env);
-  env.clock.advance(TIMER.B - 1);
+  // Timer B cut to pbx.reply_timeout (Kamailio's fr_timer): 5 s by default, not 64*T1.
+  const replyMs = env.core.config.pbx.replyTimeout * 1000;
+  assert.ok(replyMs < TIMER.B);
+  env.clock.advance(replyMs - 1);
   const retransmitted = env.take();
-  assert.equal(retransmitted.length, 6, "Timer A retransmissions to the PBX");
+  assert.equal(retransmitted.length, 3, "Timer A retransmissions to the PBX (0.5, 1.5, 3.5 s)");
   assert.ok(retransmitted.every((s) => s.msg.method === "INVITE" && s.target.side === "internal"));
   env.clock.advance(1);
   const [timeout, ...rest] = env.take();
@@ -552,12 +555,15 @@ Deno.test("ProxyCore answers 487 when a CANCEL arrives before the INVITE was rel
   assert.equal(env.clock.pending, 0);
 });
 
-Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no final answer (Timer C)", async () => {
+Deno.test("ProxyCore answers 408 and CANCELs the PBX when a ringing call gets no final answer (pbx.ring_timeout)", async () => {
   const env = coreEnv();
   const req = await callToPbx(env);
   await env.receive("internal", PBX, answer(req, 180, "Ringing"));
   env.take();
-  env.clock.advance(TIMER.C);
+  // Timer C as Kamailio's fr_inv_timer: pbx.ring_timeout, 120 s by default.
+  env.clock.advance(env.core.config.pbx.ringTimeout * 1000 - 1);
+  assert.deepEqual(env.take(), []);
+  env.clock.advance(1);
   const out = env.take();
   const cancel = out.find((s) => s.msg.method === "CANCEL");
   assert.equal(assertTo(cancel, "internal", PBX).msg.vias[0]!.branch, req.vias[0]!.branch);

@@ -42,7 +42,11 @@ Deno.test("topology hiding: a call from the PBX shows nothing of the inside, and
   const config = {
     ...base,
     internal: { ...base.internal, networks: [inside.value] },
-    pbx: { address: { ...base.pbx.address, host: "pbx.internal" } },
+    pbx: {
+      ...base.pbx,
+      address: { ...base.pbx.address, host: "pbx.internal" },
+      targets: [{ address: { ...base.pbx.address, host: "pbx.internal" }, priority: 1, weight: 1 }],
+    },
   };
   const env = coreEnv({ config });
   await env.receive("internal", PBX, PBX_INVITE);
@@ -164,7 +168,15 @@ Deno.test("namesInside() finds inside addresses in any spelling, and the PBX by 
   const config = {
     ...base,
     internal: { ...base.internal, networks: [inside.value] },
-    pbx: { address: { ...base.pbx.address, host: "pbx.corp.example" } },
+    pbx: {
+      ...base.pbx,
+      address: { ...base.pbx.address, host: "pbx.corp.example" },
+      targets: [{
+        address: { ...base.pbx.address, host: "pbx.corp.example" },
+        priority: 1,
+        weight: 1,
+      }],
+    },
   };
   const env = coreEnv({ config });
   const hiding = topologyHiding(config, env.core.sides, env.core.networks)!;

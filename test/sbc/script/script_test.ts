@@ -8,8 +8,8 @@ import {
   type RoutingScript,
   ScriptError,
 } from "../../../sbc/script/script.ts";
-import { TIMER } from "../../../sbc/transaction/timers.ts";
 import { coreEnv, type Sent, settle } from "../../kit/core_env.ts";
+import type { Config } from "../../../config/config.ts";
 import { ManualClock } from "../../kit/manual_clock.ts";
 import { audioSdp, testRelay } from "../../kit/media_relay.ts";
 import { captureLogs } from "../../kit/log_capture.ts";
@@ -281,9 +281,25 @@ Deno.test("ksr_onsend_route may inspect and drop, not change the request", async
   assert.equal(dropped.calls.relays.length, 0);
 });
 
+/** The default config with a pool: the PBX first (priority 1), 127.0.2.11 second. */
+function poolConfig(): Config {
+  const config = defaultConfig();
+  const backup = { ...config.pbx.address, host: "127.0.2.11" };
+  return {
+    ...config,
+    pbx: {
+      ...config.pbx,
+      targets: [
+        { address: config.pbx.address, priority: 1, weight: 1 },
+        { address: backup, priority: 2, weight: 1 },
+      ],
+    },
+  };
+}
+
 /** Sends an INVITE from the phone through `script`; returns the env and what reached the PBX. */
 async function callThrough(script: RoutingScript) {
-  const env = coreEnv(script);
+  const env = coreEnv({ ...script, config: poolConfig() });
   await env.receive("external", PHONE, request("INVITE"));
   const out = env.take();
   assert.deepEqual(out.map((s) => s.msg.status), [100, 0]);
@@ -308,7 +324,8 @@ Deno.test("examples/failover.ts tries the second PBX after a 5xx", async () => {
 Deno.test("examples/failover.ts tries the second PBX after a timeout, once", async () => {
   const { env, invite } = await callThrough(await example("failover.ts"));
   await env.receive("internal", PBX, answer(invite.msg, 100, "Trying"));
-  env.clock.advance(TIMER.C);
+  // The script's t_set_fr(60000, 2000): 60 s to ring.
+  env.clock.advance(60_000);
   await settle();
   const retry = env.take().find((s) => s.msg.kind === "request" && s.msg.method === "INVITE");
   assert.deepEqual(retry?.target.dest, { host: "127.0.2.11", port: 5060 });
@@ -342,6 +359,9 @@ Deno.test("A reload leaves transactions under way with the script that routed th
   );
   await env.receive("external", PHONE, request("OPTIONS", { callId: "new" }));
   assert.deepEqual(env.take().map((s) => s.msg.reason), ["Later"], "new requests use the new one");
+  // The backup never answers: its 2 s run out, and the (async) failure route finds no third PBX.
+  env.clock.advance(2_000);
+  await settle();
   env.finish();
 });
 
