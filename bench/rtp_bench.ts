@@ -1,7 +1,10 @@
 /**
  * RTP relay benchmark: edgesbc (the real process, calls set up over SIP; once with FFI sockets,
  * once without --allow-ffi on Deno sockets) against rtpengine in userspace (calls set up over its
- * ng protocol), with the same load generator, bench/rtp_load.c.
+ * ng protocol), with the same load generator, bench/rtp_load.c. Both relays are also measured
+ * bridging SDES-SRTP on the phone's side to plain RTP on the PBX's (edgesbc: `srtp =
+ * "mandatory"` on the external interface; rtpengine: an RTP/SAVP offer bridged with
+ * `transport-protocol: RTP/AVP`); the generator then speaks SRTP as the phone, both ways.
  *
  * Each call is one audio stream, 172-byte packets at 50/s in both directions: the phone on
  * 127.0.1.10 sends to the relay's external address 127.0.1.1, the PBX on 127.0.2.10 to the
@@ -9,8 +12,10 @@
  * then bisects; the relay is pinned to one core and the generator to the other.
  * Writes the result between `<!-- rtp:begin -->` and `<!-- rtp:end -->` in docs/benchmarks.md.
  *
- *   deno run -A bench/rtp_bench.ts [--only edgesbc-ffi|edgesbc-deno|rtpengine] [--seconds 5]
- *     [--no-docs] [--notes TEXT]
+ *   deno run -A bench/rtp_bench.ts [--only NAME[,NAME...]] [--seconds 5] [--no-docs] [--notes TEXT]
+ *
+ * NAME: edgesbc-ffi, edgesbc-ffi-srtp, edgesbc-deno, rtpengine, rtpengine-srtp. The docs are
+ * written only when all of them ran.
  *
  * Traffic stays on loopback; every loop is bounded in count and time.
  */
@@ -25,6 +30,7 @@ const EXTERNAL = "127.0.1.1";
 const INTERNAL = "127.0.2.1";
 /** SIP ports of bench slot n (one per system, all running at once): 27060 + 10n and up. */
 const SIP_PORT_BASE = 27060;
+/** ng port of the rtpengine in bench slot n: NG_PORT + n. */
 const NG_PORT = 22222;
 /** Relay port range of bench slot n: 3500 pairs per media address from 10000 + 7000n. */
 function relayPorts(slot: number): [number, number] {
@@ -59,6 +65,18 @@ interface LoadResult {
   p999us: number;
   maxLagUs: number;
   lagOver1ms: number;
+  /** The generator's own CPU time (user + system) and wall time over the timed run. */
+  cpuUs: number;
+  elapsedUs: number;
+  /** Of cpuUs: time spent protecting and unprotecting (SRTP rows). */
+  srtpUs: number;
+  srtpSent: number;
+  /** Packets from the relay to the phone that authenticated and decrypted with the relay's key. */
+  srtpReceived: number;
+  /** ...that failed authentication (not received). */
+  srtpFailures: number;
+  /** ...that arrived with their payload in clear: the relay did not encrypt. */
+  srtpClear: number;
 }
 
 interface Run {
@@ -73,6 +91,8 @@ interface Run {
   /** Per core, share of the run's time: user, system, softirq, idle, steal. */
   cores: CoreShare[];
   load: LoadResult;
+  /** Packets the relay dropped for failed SRTP authentication or replay during the run. */
+  relaySrtpFailures: number | undefined;
 }
 
 interface CoreShare {
@@ -102,20 +122,33 @@ function coreShare(a: number[], b: number[]): CoreShare {
   };
 }
 
+/** Where a call's phone and PBX send, and for an SRTP call the two keys of the phone's leg. */
+interface CallMedia {
+  external: number;
+  internal: number;
+  /** Master keys (key || salt) in hex: the phone's (what it sends), the relay's (what it gets). */
+  srtp?: { phone: string; relay: string };
+}
+
 /** A relay under test: sets up calls, reports its pid, stops. */
 interface System {
   readonly name: string;
   readonly version: string;
   readonly pid: number;
-  /** Media addresses per call index: where the phone and the PBX send. */
+  /** The phone's side speaks SRTP (SDES), the PBX's plain RTP. */
+  readonly srtp: boolean;
   ensureCalls(n: number): Promise<void>;
-  relayPorts(i: number): { external: number; internal: number };
+  /** Media addresses per call index: where the phone and the PBX send. */
+  relayPorts(i: number): CallMedia;
+  /** The relay's count of packets dropped for SRTP authentication or replay, when it tells. */
+  srtpFailures?(): Promise<number>;
   stop(): Promise<void>;
 }
 
 interface SystemResult {
   name: string;
   version: string;
+  srtp: boolean;
   runs: Run[];
   best: Run | undefined;
   half: Run | undefined;
@@ -127,7 +160,8 @@ interface SystemResult {
 async function compileLoad(dir: string): Promise<string> {
   const out = `${dir}/rtp_load`;
   const { success, stderr } = await new Deno.Command("cc", {
-    args: ["-O2", "-o", out, `${REPO_ROOT}bench/rtp_load.c`],
+    // libcrypto does the SRTP per packet, libsrtp checks it at start (bench/rtp_load_srtp.h)
+    args: ["-O2", "-o", out, `${REPO_ROOT}bench/rtp_load.c`, "-lsrtp2", "-lcrypto"],
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -146,14 +180,17 @@ async function runLoad(
   for (let i = 0; i < calls; i++) {
     const port = ENDPOINT_PORT;
     const relay = system.relayPorts(i);
-    // pairs: the phone's packets arrive at the PBX and the other way round
-    lines.push(`${PHONE} ${port} ${EXTERNAL} ${relay.external}`);
-    lines.push(`${PBX} ${port} ${INTERNAL} ${relay.internal}`);
+    // pairs: the phone's packets arrive at the PBX and the other way round; with SRTP the phone
+    // protects what it sends with its key, and the PBX's packets reach it under the relay's
+    const keys = relay.srtp;
+    lines.push(`${PHONE} ${port} ${EXTERNAL} ${relay.external}${keys ? ` ${keys.phone} -` : ""}`);
+    lines.push(`${PBX} ${port} ${INTERNAL} ${relay.internal}${keys ? ` - ${keys.relay}` : ""}`);
   }
   const flows = `${dir}/flows.txt`;
   await Deno.writeTextFile(flows, lines.join("\n") + "\n");
   await settle(system.pid);
   const drops = rcvbufErrors();
+  const srtpBefore = await system.srtpFailures?.();
   const cores = coreTicks();
   const before = cpuTicks(system.pid);
   const started = performance.now();
@@ -177,6 +214,13 @@ async function runLoad(
   const coresAfter = coreTicks();
   if (!success) throw new Error(`rtp_load failed: ${new TextDecoder().decode(stderr)}`);
   const load = JSON.parse(new TextDecoder().decode(stdout)) as LoadResult;
+  if (system.srtp && (load.srtpClear > 0 || load.srtpReceived === 0)) {
+    throw new Error(
+      `${system.name}: the relay does not encrypt towards the phone (${load.srtpClear} packets ` +
+        `in clear, ${load.srtpReceived} decrypted)`,
+    );
+  }
+  const srtpAfter = await system.srtpFailures?.();
   const cpuUs = ticks * 1e6 / CLOCK_TICKS;
   // priming packets (3 per flow) are relayed too
   const relayed = load.received + 3 * load.flows;
@@ -189,6 +233,9 @@ async function runLoad(
     rcvbufErrors: rcvbufErrors() - drops,
     cores: coresAfter.map((after, c) => coreShare(cores[c]!, after)),
     load,
+    relaySrtpFailures: srtpBefore === undefined || srtpAfter === undefined
+      ? undefined
+      : srtpAfter - srtpBefore,
   };
 }
 
@@ -230,6 +277,15 @@ function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
 
+/** Share of its core the generator used in the timed run, and of that what SRTP took. */
+function genLoad(run: Run): number {
+  return run.load.elapsedUs === 0 ? 0 : run.load.cpuUs / run.load.elapsedUs;
+}
+
+function genSrtp(run: Run): number {
+  return run.load.elapsedUs === 0 ? 0 : run.load.srtpUs / run.load.elapsedUs;
+}
+
 function passes(run: Run): boolean {
   return run.loss < LOSS_LIMIT && run.load.silentFlows === 0;
 }
@@ -264,7 +320,12 @@ async function measureAll(
           r.cores.map((c) =>
             `[us ${pct(c.user)} sy ${pct(c.system)} si ${pct(c.softirq)} id ${pct(c.idle)}]`
           ).join(" ")
-        } p50 ${r.load.p50us} p99 ${r.load.p99us} us, gen lag max ${r.load.maxLagUs} us`,
+        } p50 ${r.load.p50us} p99 ${r.load.p99us} us, gen lag max ${r.load.maxLagUs} us ` +
+        `gen cpu ${pct(genLoad(r))}` +
+        (system.srtp
+          ? ` (srtp ${pct(genSrtp(r))}) srtp ok ${r.load.srtpReceived} gen fail ` +
+            `${r.load.srtpFailures} relay fail ${r.relaySrtpFailures ?? "?"}`
+          : ""),
     );
     return r;
   };
@@ -318,6 +379,7 @@ async function measureAll(
     return {
       name: st.system.name,
       version: st.system.version,
+      srtp: st.system.srtp,
       runs: st.runs,
       best: st.good,
       half: sorted[Math.floor(sorted.length / 2)],
@@ -331,18 +393,42 @@ async function measureAll(
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function sdp(ip: string, port: number, id: number): string {
+/** An audio offer or answer; with `key` (30 bytes) RTP/SAVP and its `a=crypto` (SDES). */
+function sdp(ip: string, port: number, id: number, key?: Uint8Array): string {
   return [
     "v=0",
     `o=- ${id} 1 IN IP4 ${ip}`,
     "s=-",
     `c=IN IP4 ${ip}`,
     "t=0 0",
-    `m=audio ${port} RTP/AVP 8`,
+    `m=audio ${port} ${key ? "RTP/SAVP" : "RTP/AVP"} 8`,
     "a=rtpmap:8 PCMA/8000",
+    ...(key ? [`a=crypto:1 ${SRTP_SUITE} inline:${btoa(String.fromCharCode(...key))}`] : []),
     "a=sendrecv",
     "",
   ].join("\r\n");
+}
+
+const SRTP_SUITE = "AES_CM_128_HMAC_SHA1_80";
+const CRYPTO_REGEXP = /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:([A-Za-z0-9+/]{40})/m;
+
+/** A fresh SDES master key: 16 bytes of key, 14 of salt. */
+function newSrtpKey(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(30));
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * The relay's key towards the phone from its SDP, in hex; undefined unless the SDP is RTP/SAVP
+ * with an AES_CM_128_HMAC_SHA1_80 key.
+ */
+function relayKey(body: string): string | undefined {
+  const key = CRYPTO_REGEXP.exec(body)?.[1];
+  if (key === undefined || !/^m=audio \d+ RTP\/SAVP /m.test(body)) return undefined;
+  return hex(Uint8Array.from(atob(key), (c) => c.charCodeAt(0)));
 }
 
 function sdpPort(body: string): number | undefined {
@@ -366,17 +452,26 @@ function bodyOf(text: string): string {
   return text.slice(text.indexOf("\r\n\r\n") + 4);
 }
 
-/** The SBC process; `ffi` false runs it without --allow-ffi, so the relay uses Deno sockets. */
-async function startEdgesbc(dir: string, ffi: boolean, slot: number): Promise<System> {
+/**
+ * The SBC process; `ffi` false runs it without --allow-ffi, so the relay uses Deno sockets;
+ * `srtp` makes the external side `srtp = "mandatory"` (the phone offers RTP/SAVP with its key)
+ * and opens the admin API, whose counters show the relay's SRTP failures.
+ */
+async function startEdgesbc(
+  dir: string,
+  slot: number,
+  { ffi, srtp }: { ffi: boolean; srtp: boolean },
+): Promise<System> {
   const SIP_PORT = SIP_PORT_BASE + 10 * slot;
   const PHONE_SIP_PORT = SIP_PORT + 1;
   const PBX_SIP_PORT = SIP_PORT + 2;
+  const ADMIN = `127.0.0.1:${SIP_PORT + 3}`;
   const RELAY_PORTS = relayPorts(slot);
-  const config = `[interfaces.external]
+  const config = `${srtp ? `[admin]\nlisten = "${ADMIN}"\n\n` : ""}[interfaces.external]
 role = "external"
 sip = ["udp:${EXTERNAL}:${SIP_PORT}"]
 media = "${EXTERNAL}"
-
+${srtp ? 'srtp = "mandatory"\n' : ""}
 [interfaces.internal]
 role = "internal"
 sip = ["udp:${INTERNAL}:${SIP_PORT}"]
@@ -387,12 +482,17 @@ ports = [${RELAY_PORTS[0]}, ${RELAY_PORTS[1]}]
 timeout = 3600
 # Every call comes from one phone address, far past a real source's rate: no caps in the way.
 max_offers_per_source = 1000000
+max_sessions_per_source = 1000000
 
 [sip]
 rate_limit = 1000000
 
 [pbx]
 address = "udp:${PBX}:${PBX_SIP_PORT}"
+
+# The bench's PBX takes no OPTIONS pings.
+[pbx.health]
+interval = 0
 `;
   await Deno.writeTextFile(`${dir}/bench${slot}.toml`, config);
   const child = new Deno.Command("taskset", {
@@ -418,8 +518,11 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
   })();
   const phone = Deno.listenDatagram({ transport: "udp", hostname: PHONE, port: PHONE_SIP_PORT });
   const pbx = Deno.listenDatagram({ transport: "udp", hostname: PBX, port: PBX_SIP_PORT });
-  const ports: { external: number; internal: number }[] = [];
-  const waiting = new Map<string, (external: number) => void>();
+  const ports: CallMedia[] = [];
+  /** The phone's key per call (SRTP). */
+  const phoneKeys: Uint8Array[] = [];
+  /** Per Call-ID: the phone's INVITE waits for the 200 (`external` undefined: refused). */
+  const waiting = new Map<string, (external: number | undefined, text: string) => void>();
   const answered = new Map<string, Uint8Array>();
   let setUp = 0;
 
@@ -474,13 +577,15 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
         return;
       }
       const text = dec.decode(packet[0]);
-      if (!text.startsWith("SIP/2.0 200")) continue;
       const callId = headerValues(text, "call-id")[0] ?? "";
+      if (/^SIP\/2\.0 [3-6]\d\d /.test(text)) waiting.get(callId)?.(undefined, text);
+      if (!text.startsWith("SIP/2.0 200")) continue;
       const external = sdpPort(bodyOf(text));
       const done = waiting.get(callId);
       if (external === undefined || done === undefined) continue;
       waiting.delete(callId);
       const i = Number(callId.split("-")[1]);
+      const answer = bodyOf(text);
       const routes = headerValues(text, "record-route").flatMap((v) => v.split(",")).reverse();
       const ack = [
         `ACK sip:pbx@${PBX}:${PBX_SIP_PORT} SIP/2.0`,
@@ -496,13 +601,14 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
         "",
       ].join("\r\n");
       await phone.send(enc.encode(ack), packet[1]);
-      done(external);
+      done(external, answer);
     }
   })();
 
   const invite = (i: number): Promise<void> => {
     const callId = `rtpbench-${i}-${Date.now()}`;
-    const body = sdp(PHONE, ENDPOINT_PORT, i);
+    if (srtp) phoneKeys[i] = newSrtpKey();
+    const body = sdp(PHONE, ENDPOINT_PORT, i, phoneKeys[i]);
     const msg = enc.encode(
       [
         `INVITE sip:bench@${EXTERNAL}:${SIP_PORT} SIP/2.0`,
@@ -524,9 +630,22 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
         waiting.delete(callId);
         reject(new Error(`call ${i} not answered within 5 s`));
       }, 5000);
-      waiting.set(callId, (external) => {
+      waiting.set(callId, (external, answer) => {
         clearTimeout(timer);
+        waiting.delete(callId);
+        if (external === undefined) {
+          reject(new Error(`call ${i} refused: ${answer.slice(0, answer.indexOf("\r\n"))}`));
+          return;
+        }
         ports[i]!.external = external;
+        if (srtp) {
+          const relay = relayKey(answer);
+          if (relay === undefined) {
+            reject(new Error(`call ${i}: the 200 OK is not RTP/SAVP with a key: ${answer}`));
+            return;
+          }
+          ports[i]!.srtp = { phone: hex(phoneKeys[i]!), relay };
+        }
         resolve();
       });
       phone.send(msg, { transport: "udp", hostname: EXTERNAL, port: SIP_PORT }).catch(reject);
@@ -559,10 +678,17 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
   }
 
   const version = (await commandOutput(Deno.execPath(), ["--version"])).split("\n")[0] ?? "";
+  const admin = async (path: string) => {
+    const res = await fetch(`http://${ADMIN}${path}`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`edgesbc admin ${path}: HTTP ${res.status}`);
+    return await res.json();
+  };
+  let checked = !srtp;
   return {
-    name: ffi ? "edgesbc, FFI sockets" : "edgesbc, Deno sockets",
+    name: `edgesbc, ${ffi ? "FFI" : "Deno"} sockets${srtp ? ", SRTP outside" : ""}`,
     version: `edgesbc (${version})`,
     pid: child.pid,
+    srtp,
     async ensureCalls(n: number) {
       const started = Date.now();
       while (setUp < n) {
@@ -573,10 +699,23 @@ address = "udp:${PBX}:${PBX_SIP_PORT}"
       if (Date.now() - started > 100) {
         console.error(`edgesbc: ${n} calls set up (${Date.now() - started} ms)`);
       }
+      if (!checked) {
+        // each call's phone leg ends SRTP at the relay, the PBX leg is plain
+        const calls = await admin("/api/calls") as {
+          streams: { legs: { role: string; profile: string }[] }[];
+        }[];
+        const legs = calls.flatMap((c) => c.streams.flatMap((st) => st.legs));
+        const wrong = legs.filter((l) => l.profile !== (l.role === "external" ? "srtp" : "rtp"));
+        if (legs.length !== 2 * n || wrong.length > 0) {
+          throw new Error(`edgesbc: legs not SRTP outside, RTP inside: ${JSON.stringify(wrong)}`);
+        }
+        checked = true;
+      }
       // let the relay's pumps start
       await sleep(200);
     },
     relayPorts: (i) => ports[i]!,
+    ...(srtp ? { srtpFailures: async () => (await admin("/api/stats")).media.srtpFailures } : {}),
     stop,
   };
 
@@ -655,8 +794,18 @@ function bdecode(text: string): Bencode {
   return next();
 }
 
-async function startRtpengine(dir: string, slot: number): Promise<System> {
+/**
+ * rtpengine in userspace; `srtp`: the phone offers RTP/SAVP with its key, the offer goes on to
+ * the PBX as RTP/AVP (`transport-protocol`), and the answer back to the phone is RTP/SAVP with
+ * rtpengine's key: its SDES bridge.
+ */
+async function startRtpengine(
+  dir: string,
+  slot: number,
+  { srtp }: { srtp: boolean },
+): Promise<System> {
   const RELAY_PORTS = relayPorts(slot);
+  const ngPort = NG_PORT + slot;
   const child = new Deno.Command("taskset", {
     args: [
       "-c",
@@ -666,7 +815,7 @@ async function startRtpengine(dir: string, slot: number): Promise<System> {
       "--table=-1",
       `--interface=ext/${EXTERNAL}`,
       `--interface=int/${INTERNAL}`,
-      `--listen-ng=127.0.0.1:${NG_PORT}`,
+      `--listen-ng=127.0.0.1:${ngPort}`,
       "--foreground",
       "--log-stderr",
       "--log-level=4",
@@ -681,7 +830,7 @@ async function startRtpengine(dir: string, slot: number): Promise<System> {
     stderr: "piped",
   }).spawn();
   const errLog = (async () => {
-    const file = await Deno.open(`${dir}/rtpengine.err`, { write: true, create: true });
+    const file = await Deno.open(`${dir}/rtpengine${slot}.err`, { write: true, create: true });
     await child.stderr.pipeTo(file.writable);
   })();
   const ng = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
@@ -717,20 +866,22 @@ async function startRtpengine(dir: string, slot: number): Promise<System> {
       ng.send(enc.encode(`${cookie} ${bencode(msg)}`), {
         transport: "udp",
         hostname: "127.0.0.1",
-        port: NG_PORT,
+        port: ngPort,
       }).catch(reject);
     });
   };
-  const ports: { external: number; internal: number }[] = [];
+  const ports: CallMedia[] = [];
   let setUp = 0;
   const call = async (i: number) => {
     const callId = `rtpbench-${i}`;
+    const phoneKey = srtp ? newSrtpKey() : undefined;
     const offer = await command({
       command: "offer",
       "call-id": callId,
       "from-tag": `p${i}`,
-      sdp: sdp(PHONE, ENDPOINT_PORT, i),
+      sdp: sdp(PHONE, ENDPOINT_PORT, i, phoneKey),
       direction: ["ext", "int"],
+      ...(srtp ? { "transport-protocol": "RTP/AVP" } : {}),
     });
     const answer = await command({
       command: "answer",
@@ -745,6 +896,15 @@ async function startRtpengine(dir: string, slot: number): Promise<System> {
       throw new Error(`rtpengine call ${i}: ${JSON.stringify(offer)} ${JSON.stringify(answer)}`);
     }
     ports[i] = { external, internal };
+    if (phoneKey !== undefined) {
+      // the PBX gets plain RTP without a key, the phone RTP/SAVP with rtpengine's own
+      const relay = relayKey(String(answer.sdp));
+      const toPbx = String(offer.sdp);
+      if (relay === undefined || !/^m=audio \d+ RTP\/AVP /m.test(toPbx) || /a=crypto/.test(toPbx)) {
+        throw new Error(`rtpengine call ${i} is no SDES bridge: ${toPbx} ${answer.sdp}`);
+      }
+      ports[i]!.srtp = { phone: hex(phoneKey), relay };
+    }
   };
   const stop = async () => {
     ng.close();
@@ -772,9 +932,10 @@ async function startRtpengine(dir: string, slot: number): Promise<System> {
   }
   const version = (await commandOutput("rtpengine", ["--version"])).trim();
   return {
-    name: "rtpengine",
+    name: srtp ? "rtpengine, SDES bridge (SRTP outside)" : "rtpengine",
     version: `rtpengine ${version.replace(/^Version:\s*/, "")} (userspace, --table=-1)`,
     pid: child.pid,
+    srtp,
     async ensureCalls(n: number) {
       while (setUp < n) {
         const batch: Promise<void>[] = [];
@@ -830,12 +991,13 @@ function formatRuns(results: SystemResult[]): string {
     const max = b ? `${b.pps.toLocaleString("en-US")} (${b.calls} calls)` : "—";
     const cpu = b ? b.cpuUsPerPacket.toFixed(2) : "—";
     const lat = h ? `${fmtUs(h.load.p50us)} / ${fmtUs(h.load.p99us)}` : "—";
-    const ratio = b && rtpengine?.best ? (b.pps / rtpengine.best.pps).toFixed(2) : "—";
+    // SRTP rows against rtpengine's SDES bridge, plain ones against plain rtpengine
+    const base = results.find((x) => x.name.startsWith("rtpengine") && x.srtp === r.srtp)?.best;
+    const ratio = b && base ? (b.pps / base.pps).toFixed(2) : "—";
     return `| ${r.name} | ${max} | ${cpu} | ${lat} | ${ratio} |`;
   };
-  const rtpengine = results.find((r) => r.name === "rtpengine");
   return [
-    "| system | max packets/s relayed, loss < 0.1% | CPU µs/packet at max | added latency at half load, median / p99 | ÷ rtpengine |",
+    "| system | max packets/s relayed, loss < 0.1% | CPU µs/packet at max | added latency at half load, median / p99 | ÷ rtpengine, same media |",
     "| --- | ---: | ---: | ---: | ---: |",
     ...results.map(row),
   ].join("\n");
@@ -846,19 +1008,24 @@ function fmtUs(us: number): string {
 }
 
 function runTable(r: SystemResult): string {
+  const failures = r.runs.some((x) => x.relaySrtpFailures !== undefined);
   return [
     `${r.name} runs:`,
     "",
-    "| calls | packets/s | loss | CPU µs/packet | relay CPU | CPU 1 user / sys / softirq / idle | median / p99 latency | generator max lag |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| calls | packets/s | loss | CPU µs/packet | relay CPU | CPU 1 user / sys / softirq / idle | median / p99 latency | generator max lag | generator CPU" +
+    (r.srtp ? " (of it SRTP)" : "") + (failures ? " | relay SRTP failures" : "") + " |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:" + (failures ? " | ---:" : "") +
+    " |",
     ...r.runs.map((x) => {
       const c = x.cores[Number(RELAY_CPU)];
       const core = c
         ? `${pct(c.user)} / ${pct(c.system)} / ${pct(c.softirq)} / ${pct(c.idle)}`
         : "—";
+      const gen = `${pct(genLoad(x))}${r.srtp ? ` (${pct(genSrtp(x))})` : ""}`;
       return `| ${x.calls} | ${x.pps.toLocaleString("en-US")} | ${(x.loss * 100).toFixed(3)}% | ` +
         `${x.cpuUsPerPacket.toFixed(2)} | ${pct(x.cpuLoad)} | ${core} | ` +
-        `${fmtUs(x.load.p50us)} / ${fmtUs(x.load.p99us)} | ${fmtUs(x.load.maxLagUs)} |`;
+        `${fmtUs(x.load.p50us)} / ${fmtUs(x.load.p99us)} | ${fmtUs(x.load.maxLagUs)} | ${gen} |` +
+        (failures ? ` ${x.relaySrtpFailures ?? "—"} |` : "");
     }),
   ].join("\n");
 }
@@ -887,7 +1054,52 @@ const LIMITS = `What limits edgesbc:
   Workers owning partitioned port ranges; this 2-core machine, one core for the generator,
   cannot show that.`;
 
+/** What SRTP on the phone's side costs, and why: the mechanism, not one run's figures. */
+const SRTP_LIMITS = `What SRTP outside costs:
+
+- **One transform per packet.** What the phone sends is authenticated (HMAC-SHA1, 80-bit tag) and
+  decrypted (AES-128 in counter mode) before it may latch; what goes to the phone is encrypted and
+  tagged (10 bytes more). The PBX's side stays plain, so every relayed packet pays exactly one
+  transform, and the keys never cross: each relay makes its own key for the phone's leg.
+- **edgesbc** runs it on its builtin backend (rtp/srtp/builtin_context.ts: AES-CM keystream from
+  node:crypto's AES, HMAC-SHA1 in TypeScript with precomputed pads), two contexts per SRTP call.
+  bench/srtp_bench.ts puts a protect + unprotect round trip at about 10 µs (builtin) and 8 µs
+  (libsrtp 2.5 through FFI, rtp/srtp/libsrtp_context.ts) with one context pair. libsrtp is not the
+  default: Debian's libsrtp2 is built on NSS, whose cost per packet grows with the number of
+  sessions the process holds (measured apart from this bench, in C: 5 µs per protect with 1
+  session, 8 µs with 100, 40 µs with 1000; edgesbc's contexts through FFI: 11 µs per round trip
+  with 2 contexts, 44 µs with 1000, 139 µs with 4000, where the builtin backend stays at 11 to
+  20 µs). The bench keeps every call it set up open, so the SRTP row's levels below its highest
+  (the bisection, the half-load runs) run with more SRTP calls open than are sending, and its
+  half-load latency with about twice as many.
+- **rtpengine** has its own SRTP code on OpenSSL's libcrypto (AES-NI), whose cost does not
+  depend on the number of calls.`;
+
+/** Ratios between the SRTP rows and the plain ones of the same run, and what a call costs. */
+function srtpSummary(results: SystemResult[]): string {
+  const best = (name: string) => results.find((r) => r.name === name)?.best;
+  const edge = best("edgesbc, FFI sockets");
+  const edgeSrtp = best("edgesbc, FFI sockets, SRTP outside");
+  const engine = best("rtpengine");
+  const engineSrtp = best("rtpengine, SDES bridge (SRTP outside)");
+  if (!edge || !edgeSrtp || !engine || !engineSrtp) return "";
+  const ratio = (a: Run, b: Run) => (a.pps / b.pps).toFixed(2);
+  // a call is 100 packets/s through the relay: CPU µs per packet * 100 = CPU µs per call-second
+  const perCall = (r: Run) => `${Math.round(r.cpuUsPerPacket * 100)} µs`;
+  return `In this run, SRTP on the phone's side takes edgesbc (FFI sockets) to ${
+    ratio(edgeSrtp, edge)
+  } of its plain packet rate and rtpengine to ${ratio(engineSrtp, engine)} of its own; ` +
+    `edgesbc's SRTP bridge relays ${ratio(edgeSrtp, engineSrtp)} of what rtpengine's SDES ` +
+    `bridge does (plain: ${ratio(edge, engine)}). Per call, at each one's maximum: edgesbc ` +
+    `spends ${perCall(edgeSrtp)} of CPU per second of an SRTP call against ${
+      perCall(edge)
+    } for a plain one (${edgeSrtp.calls} against ${edge.calls} calls on one core), ` +
+    `rtpengine ${perCall(engineSrtp)} against ${perCall(engine)} (${engineSrtp.calls} against ` +
+    `${engine.calls} calls).`;
+}
+
 function describe(results: SystemResult[], seconds: number, notes: string): string {
+  const summary = srtpSummary(results);
   return [
     `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}.`,
     `Versions: ${[...new Set(results.map((r) => r.version))].join("; ")}.`,
@@ -895,6 +1107,9 @@ function describe(results: SystemResult[], seconds: number, notes: string): stri
     formatRuns(results),
     "",
     LIMITS,
+    "",
+    SRTP_LIMITS,
+    ...(summary ? ["", summary] : []),
     ...(notes.trim() ? ["", notes.trim()] : []),
     "",
     "How it is measured: one audio stream per call, 172-byte RTP packets (12-byte header + 160 " +
@@ -913,13 +1128,32 @@ function describe(results: SystemResult[], seconds: number, notes: string): stri
     "and the generator's own wake-ups; it is measured at half the maximum rate, three runs, the " +
     "one with the median p99 shown. The ramp " +
     "multiplies the calls by 1.5 until a run loses 0.1% or more (one retry), then bisects three " +
-    "times. All three relays run at once (idle unless measured) and take turns at each level, " +
+    "times. All the relays run at once (idle unless measured) and take turns at each level, " +
     "so a neighbour's burst hits them alike: the machine is shared with other work (see the " +
     "CPU 1 columns), single runs are noisy, and a stall of the generator (its max lag) shows up " +
     "as loss.",
     "",
-    "Reproduce: `deno run -A bench/rtp_bench.ts` (needs `cc`, `taskset`, `rtpengine`; " +
-    "`--only edgesbc-ffi|edgesbc-deno|rtpengine` runs one system, `--no-docs` only prints).",
+    "The SRTP rows: the phone offers `RTP/SAVP` with its own `a=crypto:1 " +
+    'AES_CM_128_HMAC_SHA1_80` key (30 random bytes per call); edgesbc has `srtp = "mandatory"` ' +
+    "on its external interface, rtpengine gets the offer with `transport-protocol: RTP/AVP`. " +
+    "Each hands the PBX plain `RTP/AVP` without a key and answers the phone `RTP/SAVP` with a key " +
+    "of its own, which the bench reads from the answer. The generator is then a real SRTP phone " +
+    "both ways: it protects each packet it sends from the phone's end (182 bytes on the wire) " +
+    "and authenticates and decrypts each one that reaches it, with the relay's key, before it " +
+    "reads the payload; the PBX's end stays plain. A run stops the bench if anything reaches " +
+    "the phone in clear. Its SRTP is its own AES-CM + HMAC-SHA1 on OpenSSL's libcrypto " +
+    "(bench/rtp_load_srtp.h), checked byte for byte against libsrtp at start; libsrtp itself " +
+    "would be the generator's bottleneck (see above). Each run gives every stream a fresh SSRC, " +
+    "so no relay sees a replay. The generator's CPU column (its getrusage over the run, as a " +
+    "share of its core, and in brackets the time it spent in SRTP) shows how close the other " +
+    "core is to its own limit. edgesbc's relay SRTP failures come from its admin API " +
+    "(`/api/stats`); before the first run the bench checks in `/api/calls` that every call's " +
+    'external leg has `profile: "srtp"` and its internal leg `"rtp"`.',
+    "",
+    "Reproduce: `deno run -A bench/rtp_bench.ts` (needs `cc`, `taskset`, `rtpengine`, the " +
+    "headers of libsrtp2-dev and libssl-dev; `--only NAME[,NAME...]` with NAME among " +
+    "`edgesbc-ffi`, `edgesbc-ffi-srtp`, `edgesbc-deno`, `rtpengine`, `rtpengine-srtp` runs " +
+    "some systems, `--no-docs` only prints).",
     "",
     ...results.flatMap((r) => [runTable(r), ""]),
   ].join("\n");
@@ -938,17 +1172,29 @@ async function main(): Promise<void> {
   const seconds = Math.min(30, Math.max(1, Number(values.seconds)));
   const dir = await Deno.makeTempDir({ prefix: "edgesbc-rtp-bench-" });
   const binary = await compileLoad(dir);
+  // the order of the rows in the docs
   const systems: [string, (dir: string, slot: number) => Promise<System>][] = [
-    ["edgesbc-ffi", (d, slot) => startEdgesbc(d, true, slot)],
-    ["edgesbc-deno", (d, slot) => startEdgesbc(d, false, slot)],
-    ["rtpengine", startRtpengine],
+    ["edgesbc-ffi", (d, slot) => startEdgesbc(d, slot, { ffi: true, srtp: false })],
+    ["edgesbc-ffi-srtp", (d, slot) => startEdgesbc(d, slot, { ffi: true, srtp: true })],
+    ["edgesbc-deno", (d, slot) => startEdgesbc(d, slot, { ffi: false, srtp: false })],
+    ["rtpengine", (d, slot) => startRtpengine(d, slot, { srtp: false })],
+    ["rtpengine-srtp", (d, slot) => startRtpengine(d, slot, { srtp: true })],
   ];
+  const only = values.only?.split(",").map((n) => n.trim());
+  const unknown = only?.filter((n) => !systems.some(([name]) => name === n)) ?? [];
+  if (unknown.length > 0) {
+    throw new TypeError(
+      `Cannot run "${unknown.join(",")}": want ${systems.map(([n]) => n).join(", ")}`,
+    );
+  }
   const running: System[] = [];
   let results: SystemResult[] = [];
   try {
     for (const [slot, [name, start]] of systems.entries()) {
-      if (values.only !== undefined && values.only !== name) continue;
-      if (name === "rtpengine" && (await commandOutput("rtpengine", ["--version"])) === "") {
+      if (only !== undefined && !only.includes(name)) continue;
+      if (
+        name.startsWith("rtpengine") && (await commandOutput("rtpengine", ["--version"])) === ""
+      ) {
         console.error("rtpengine not installed: skipped");
         continue;
       }
