@@ -2,8 +2,22 @@
 // health checks. One stops answering: the call in flight moves to the other within
 // reply_timeout, the silent one is marked down after its failed pings and gets no new call, and
 // comes back after its good ones; both down gives 503 at once; [limits] answers 503 past them.
+// The PBXs are auto-answering endpoints (they answer the health pings), and two sipp PBXs for
+// the built-in failover.
 import assert from "node:assert/strict";
-import { ADDRESS, adminGet, type Ports, sleep, usingPorts, withSbc } from "./_harness.ts";
+import {
+  ADDRESS,
+  adminGet,
+  assertAllCallsSucceeded,
+  type Ports,
+  runSipp,
+  sbcConfig,
+  sleep,
+  startSippServer,
+  usingPorts,
+  withSbc,
+} from "./_harness.ts";
+import { backupPbx } from "./_script.ts";
 import { mediaConfig, sdpBody } from "./_media.ts";
 import {
   AutoPbx,
@@ -184,5 +198,43 @@ Deno.test("[limits]: a call past `calls` and past `calls_per_second` is answered
     const stats = await adminGet(ports, "/api/stats") as PoolStats;
     assert.equal(stats.sip.callsRefused.limit_calls, 1);
     assert.equal(stats.sip.callsRefused.limit_rate, 1);
+  });
+});
+
+Deno.test("the built-in pipeline between two sipp PBXs: the first answers 503, the second takes the call", async () => {
+  const ports = usingPorts(89);
+  const backup = backupPbx(ports);
+  const configToml = sbcConfig(ports).replace(
+    /^address = ".*"$/m,
+    `targets = [\n  { address = "udp:${ADDRESS.pbx}:${ports.pbx}", priority = 1 },\n` +
+      `  { address = "udp:${backup.at.ip}:${backup.at.port}", priority = 2 },\n]`,
+  );
+  await withSbc({ ports, configToml }, async () => {
+    await using first = await startSippServer({
+      scenario: "uas-reject-503.xml",
+      role: "pbx",
+      ports,
+      calls: 3,
+    });
+    await using second = await startSippServer({
+      ...backup,
+      scenario: "uas-answer-leaks-internal-headers.xml",
+      calls: 3,
+    });
+    const phone = await runSipp({
+      scenario: "uac-call-honours-route-set.xml",
+      role: "phone",
+      ports,
+      remote: `${ADDRESS.external}:${ports.sbc}`,
+      calls: 3,
+      rate: 10,
+    });
+    const [primary, answered] = [await first.wait(10_000), await second.wait(10_000)];
+    assertAllCallsSucceeded(3, { phone, "first PBX": primary, "second PBX": answered });
+    // The caller never heard of the 503s.
+    assert.deepEqual(
+      phone.messages.filter((m) => m.direction === "received" && /^SIP\/2\.0 503/.test(m.text)),
+      [],
+    );
   });
 });
