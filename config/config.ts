@@ -134,6 +134,8 @@ export interface PbxConfig {
     readonly interval: number;
     readonly failures: number;
     readonly successes: number;
+    /** Answers that count as failed pings: a pattern over the status code, matched whole. */
+    readonly failureStatus: string;
   };
 }
 

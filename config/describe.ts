@@ -35,6 +35,7 @@ export function describeConfig(config: Config): string {
     `interval = ${config.pbx.health.interval}`,
     `failures = ${config.pbx.health.failures}`,
     `successes = ${config.pbx.health.successes}`,
+    `failure_status = ${quote(config.pbx.health.failureStatus)}`,
     "",
     "[limits]",
     `calls = ${config.limits.calls}`,

@@ -391,8 +391,28 @@ function pbxConfig(get: (path: readonly string[]) => unknown, fail: Fail): PbxCo
       interval: get(["pbx", "health", "interval"]) as number,
       failures: get(["pbx", "health", "failures"]) as number,
       successes: get(["pbx", "health", "successes"]) as number,
+      failureStatus: statusPattern(["pbx", "health", "failure_status"], get, fail),
     },
   };
+}
+
+/** A status-code pattern (Kamailio `t_check_status`), checked to compile and kept as written. */
+function statusPattern(
+  path: readonly string[],
+  get: (path: readonly string[]) => unknown,
+  fail: Fail,
+): string {
+  const pattern = get(path) as string;
+  try {
+    new RegExp(`^(?:${pattern})$`);
+  } catch (error) {
+    fail(
+      CONFIG_ERROR_CODE.badValue,
+      path,
+      `"${pattern}" is not a regular expression: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  return pattern;
 }
 
 /** `[interfaces.<name>.tls]`, when the table is there; its keys checked against each other. */

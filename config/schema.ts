@@ -351,8 +351,8 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     max: 3600,
     doc:
       "Seconds between OPTIONS pings to each PBX target from the internal interface. An answer " +
-      "other than 408, 5xx and 6xx is a good ping; no answer within 2 s a failed one. 0 turns " +
-      "the pings off: every target counts as up.",
+      "that `failure_status` does not match is a good ping; no answer within 2 s a failed one. " +
+      "0 turns the pings off: every target counts as up.",
   },
   {
     key: "pbx.health.failures",
@@ -371,6 +371,16 @@ export const CONFIG_SCHEMA: readonly SchemaRow[] = [
     min: 1,
     max: 100,
     doc: "Good pings in a row before a down target is up again.",
+  },
+  {
+    key: "pbx.health.failure_status",
+    type: VALUE_TYPE.string,
+    required: false,
+    default: "408|5[0-9][0-9]|6[0-9][0-9]",
+    example: `"408|404|5[0-9][0-9]|6[0-9][0-9]"`,
+    doc: "Answers to a health ping that count as failed, as a regular expression over the status " +
+      "code (as Kamailio's `t_check_status`), matched whole. Any other answer is a good ping: a " +
+      "PBX answering 404 or 405 to OPTIONS is up by default.",
   },
   {
     key: "limits.calls",

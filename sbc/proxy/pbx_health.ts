@@ -1,8 +1,9 @@
 /**
  * Health checks of the PBX targets (Kamailio's dispatcher `ds_ping_interval`): every `interval`
  * seconds an OPTIONS to each target from the internal interface. An answer counts as good unless
- * it is 408 or 5xx/6xx (a PBX that answers 404 or 405 to OPTIONS is up); no answer within the
- * ping timeout counts as failed. The pool (pbx_pool.ts) turns the outcomes into up and down.
+ * `failure_status` matches it (by default 408, 5xx and 6xx: a PBX that answers 404 or 405 to
+ * OPTIONS is up); no answer within the ping timeout counts as failed. The pool (pbx_pool.ts)
+ * turns the outcomes into up and down.
  *
  * The core hands back every answer whose branch ends in `HEALTH_PING` (`answered`).
  *
@@ -35,9 +36,14 @@ export interface PbxHealthOptions {
   readonly onTransition: (t: Transition) => void;
 }
 
-/** A good answer to a health ping: anything but 408 and 5xx/6xx. */
-export function healthyStatus(status: number): boolean {
-  return status !== 408 && status < 500;
+/** A good answer to a health ping: one `failureStatus` (matched whole) does not match. */
+export function healthyStatus(status: number, failureStatus: RegExp): boolean {
+  return !failureStatus.test(String(status));
+}
+
+/** `[pbx.health] failure_status` as the pattern it is matched with. */
+export function failurePattern(failureStatus: string): RegExp {
+  return new RegExp(`^(?:${failureStatus})$`);
 }
 
 export class PbxHealth {
@@ -46,14 +52,16 @@ export class PbxHealth {
   readonly #pending = new Map<string, { name: string; timer: number }>();
   #timer: number | undefined;
   #intervalMs = 0;
+  #failure = failurePattern("408|5[0-9][0-9]|6[0-9][0-9]");
 
   constructor(options: PbxHealthOptions) {
     this.#o = options;
   }
 
   /** Pings every `seconds` (0 stops); the first round goes out at once. */
-  start(seconds: number): void {
+  start(seconds: number, failureStatus: string): void {
     this.stop();
+    this.#failure = failurePattern(failureStatus);
     this.#intervalMs = seconds * 1000;
     if (seconds > 0) this.#round();
   }
@@ -72,7 +80,7 @@ export class PbxHealth {
     if (status < 200) return true; // a provisional: the final answer decides
     this.#o.clock.clearTimer(ping.timer);
     this.#pending.delete(branch);
-    this.#report(ping.name, healthyStatus(status));
+    this.#report(ping.name, healthyStatus(status, this.#failure));
     return true;
   }
 

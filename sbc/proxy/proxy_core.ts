@@ -679,14 +679,14 @@ export class ProxyCore implements ProxyActions {
     this.networks = sideNetworks(next);
     this.#boundary = new Boundary(this.networks);
     this.pool.replace(next.pbx.targets, next.pbx.health, this.#wallNow());
-    this.#health.start(next.pbx.health.interval);
+    this.#health.start(next.pbx.health.interval, next.pbx.health.failureStatus);
     this.#limits.limits = next.limits;
     this.#clients.timeouts = branchTimeouts(next);
   }
 
   /** Starts pinging the PBX targets (`[pbx.health]`), once the transports are up. */
   startHealthChecks(): void {
-    this.#health.start(this.config.pbx.health.interval);
+    this.#health.start(this.config.pbx.health.interval, this.config.pbx.health.failureStatus);
   }
 
   /** Logs the calls still up as ended by shutdown (the relay must still be open), stops timers. */

@@ -103,7 +103,12 @@ Deno.test("loadConfig() resolves a valid file and fills in defaults", () => {
       failoverOn: [408, 500, 502, 503, 504],
       replyTimeout: 5,
       ringTimeout: 120,
-      health: { interval: 5, failures: 3, successes: 2 },
+      health: {
+        interval: 5,
+        failures: 3,
+        successes: 2,
+        failureStatus: "408|5[0-9][0-9]|6[0-9][0-9]",
+      },
     },
     limits: { calls: 0, callsPerSecond: 0 },
     sip: {
@@ -605,5 +610,14 @@ Deno.test("loadConfig() reads a pool of PBX targets and refuses a bad one with i
     edit({ 17: "failover_on = [200]" }),
     CONFIG_ERROR_CODE.badValue,
     "edge.toml:17: pbx.failover_on[0]: 200 is not a final failure status (300..699)",
+  );
+});
+
+Deno.test("loadConfig() refuses a [pbx.health] failure_status that is not a regular expression", () => {
+  assertRefused(
+    edit({ 17: 'address = "udp:127.0.2.10:5060"\n[pbx.health]\nfailure_status = "5[0-9"' }),
+    CONFIG_ERROR_CODE.badValue,
+    'edge.toml:19: pbx.health.failure_status: "5[0-9" is not a regular expression: ' +
+      "Invalid regular expression: /^(?:5[0-9)$/: Unterminated character class",
   );
 });

@@ -646,6 +646,8 @@ export type PbxMode = "answer" | "silent" | number;
 export class AutoPbx implements AsyncDisposable {
   readonly endpoint: SipEndpoint;
   mode: PbxMode = "answer";
+  /** What it answers to OPTIONS (a health ping). */
+  optionsStatus = 200;
   readonly #calls = new Set<string>();
   options = 0;
   #stopped = false;
@@ -674,6 +676,10 @@ export class AutoPbx implements AsyncDisposable {
       if (this.mode === "silent" || msg.method === "ACK") continue;
       if (msg.method === "INVITE" && typeof this.mode === "number") {
         await respond(this.endpoint, msg, this.mode, "Failed", { toTag: id() });
+        continue;
+      }
+      if (msg.method === "OPTIONS" && this.optionsStatus !== 200) {
+        await respond(this.endpoint, msg, this.optionsStatus, "Not OK", { toTag: id() });
         continue;
       }
       const body = msg.method === "INVITE" ? this.sdp(this.invites) : undefined;

@@ -238,3 +238,24 @@ Deno.test("the built-in pipeline between two sipp PBXs: the first answers 503, t
     );
   });
 });
+
+Deno.test("[pbx.health] failure_status decides which answers to a ping count as failed", async () => {
+  const ports = usingPorts(90);
+  const one = `address = "udp:${ADDRESS.pbx}:${ports.pbx}"`;
+  const target = `udp:${ADDRESS.pbx}:${ports.pbx}`;
+  const configToml = poolConfig(ports, one).replace(
+    "successes = 2",
+    'successes = 2\nfailure_status = "404|5[0-9][0-9]"',
+  );
+  await withSbc({ ports, configToml }, async () => {
+    await using pbx = new AutoPbx(ADDRESS.pbx, ports.pbx, () => audio(ADDRESS.pbx, ports.pbxMedia));
+    // 405 is not listed: the PBX stays up through several pings.
+    pbx.optionsStatus = 405;
+    const pinged = pbx.options;
+    while (pbx.options < pinged + 3) await sleep(100);
+    assert.equal((await waitForUp(ports, target, true)).pbx[0]!.up, true);
+    // 404 is: two of them and it is down.
+    pbx.optionsStatus = 404;
+    await waitForUp(ports, target, false);
+  });
+});
