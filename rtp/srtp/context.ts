@@ -1,7 +1,9 @@
 /**
  * An SRTP crypto context for one direction of one master key (RFC 3711 §3.2): what the relay
- * calls per packet to turn SRTP into RTP and back. Two backends implement it:
+ * calls per packet to turn SRTP into RTP and back. Three backends implement it:
  * - `builtin` (rtp/srtp/builtin_context.ts): TypeScript over node:crypto's AES; needs nothing;
+ * - `libcrypto` (rtp/srtp/libcrypto_context.ts): the builtin backend's packet logic over
+ *   OpenSSL's AES-CTR and SHA-1 through `Deno.dlopen`; needs `--allow-ffi` and libssl3;
  * - `libsrtp` (rtp/srtp/libsrtp_context.ts): libsrtp2 through `Deno.dlopen`; needs
  *   `--allow-ffi` and the Debian package libsrtp2-1.
  * rtp/srtp/open_context.ts picks one.
@@ -26,7 +28,11 @@
 
 import type { SrtpSuite } from "./suite.ts";
 
-export const SRTP_BACKEND = { builtin: "builtin", libsrtp: "libsrtp" } as const;
+export const SRTP_BACKEND = {
+  builtin: "builtin",
+  libcrypto: "libcrypto",
+  libsrtp: "libsrtp",
+} as const;
 export type SrtpBackendName = typeof SRTP_BACKEND[keyof typeof SRTP_BACKEND];
 
 export const SRTP_DIRECTION = { inbound: "inbound", outbound: "outbound" } as const;

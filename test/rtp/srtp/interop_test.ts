@@ -1,5 +1,6 @@
-// The builtin backend against libsrtp2, both ways, both suites. Needs --allow-ffi and the Debian
-// package libsrtp2-1: without them these tests fail with the loader's message, never skip.
+// The three backends against each other (builtin, libcrypto, libsrtp2), every way, both suites.
+// Needs --allow-ffi, the Debian packages libsrtp2-1 and libssl3: without them these tests fail
+// with the loader's message, never skip.
 import assert from "node:assert/strict";
 import { BuiltinSrtpContext } from "../../../rtp/srtp/builtin_context.ts";
 import {
@@ -7,6 +8,7 @@ import {
   type SrtpContext,
   type SrtpContextOptions,
 } from "../../../rtp/srtp/context.ts";
+import { LibcryptoSrtpContext } from "../../../rtp/srtp/libcrypto_context.ts";
 import { LibsrtpContext } from "../../../rtp/srtp/libsrtp_context.ts";
 import { newMasterKey } from "../../../rtp/srtp/sdes.ts";
 import { type MasterKey, SRTP_SUITE } from "../../../rtp/srtp/suite.ts";
@@ -16,8 +18,12 @@ import { bytesOf, copy, hex, type Packet, rtcp, rtp, testKey, toHex } from "./_p
 type Open = (master: MasterKey, options: SrtpContextOptions) => SrtpContext;
 const BACKENDS: Record<string, Open> = {
   builtin: (m, o) => new BuiltinSrtpContext(m, o),
+  libcrypto: (m, o) => new LibcryptoSrtpContext(m, o),
   libsrtp: (m, o) => new LibsrtpContext(m, o),
 };
+const NAMES = Object.keys(BACKENDS);
+/** Every ordered pair of two different backends. */
+const PAIRS = NAMES.flatMap((a) => NAMES.filter((b) => b !== a).map((b) => [a, b] as const));
 const SUITES = [SRTP_SUITE.AES_CM_128_HMAC_SHA1_80, SRTP_SUITE.AES_CM_128_HMAC_SHA1_32];
 
 /** RTP packets across a sequence wrap, with CSRCs, extensions and payloads of many sizes. */
@@ -39,7 +45,7 @@ function stream(seed: number): Packet[] {
 }
 
 for (const suite of SUITES) {
-  for (const [sender, receiver] of [["builtin", "libsrtp"], ["libsrtp", "builtin"]] as const) {
+  for (const [sender, receiver] of PAIRS) {
     Deno.test(`${sender} protectRtp() is unprotected by ${receiver} (${suite})`, () => {
       const master = newMasterKey();
       const tx = BACKENDS[sender]!(master, { suite, direction: SRTP_DIRECTION.outbound });
@@ -78,26 +84,28 @@ for (const suite of SUITES) {
     });
   }
 
-  Deno.test(`builtin and libsrtp protectRtp() write the same bytes (${suite})`, () => {
-    const master = newMasterKey();
-    const a = BACKENDS.builtin!(master, { suite, direction: SRTP_DIRECTION.outbound });
-    const b = BACKENDS.libsrtp!(master, { suite, direction: SRTP_DIRECTION.outbound });
-    try {
-      for (const plain of stream(7)) {
-        const x = copy(plain);
-        const y = copy(plain);
-        x.len = a.protectRtp(x.buf, x.len);
-        y.len = b.protectRtp(y.buf, y.len);
-        assert.equal(bytesOf(x), bytesOf(y));
+  for (const other of ["libcrypto", "libsrtp"]) {
+    Deno.test(`builtin and ${other} protectRtp() write the same bytes (${suite})`, () => {
+      const master = newMasterKey();
+      const a = BACKENDS.builtin!(master, { suite, direction: SRTP_DIRECTION.outbound });
+      const b = BACKENDS[other]!(master, { suite, direction: SRTP_DIRECTION.outbound });
+      try {
+        for (const plain of stream(7)) {
+          const x = copy(plain);
+          const y = copy(plain);
+          x.len = a.protectRtp(x.buf, x.len);
+          y.len = b.protectRtp(y.buf, y.len);
+          assert.equal(bytesOf(x), bytesOf(y));
+        }
+      } finally {
+        a.close();
+        b.close();
       }
-    } finally {
-      a.close();
-      b.close();
-    }
-  });
+    });
+  }
 }
 
-Deno.test("builtin and libsrtp both give libsrtp's reference SRTP packet", () => {
+Deno.test("every backend gives libsrtp's reference SRTP packet", () => {
   // libsrtp's own test driver vector (srtp_driver.c): the RFC 3711 B.3 master key, SSRC
   // 0xdecafbad, seq 0x1234, payload 16 × 0xab, AES_CM_128_HMAC_SHA1_80.
   for (const open of Object.values(BACKENDS)) {
