@@ -46,9 +46,15 @@ export type Libcrypto = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 let loaded: Libcrypto | undefined;
 let failure: string | undefined;
 
-/** libcrypto, opened; throws an Error saying what is missing when it cannot be. */
+/**
+ * libcrypto, opened; throws an Error saying what is missing when it cannot be. A missing
+ * permission is asked again each time (it is not remembered as a failure).
+ */
 export function openLibcrypto(): Libcrypto {
   if (loaded !== undefined) return loaded;
+  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    throw new Error(`Cannot load ${LIBRARY}: run with --allow-ffi`);
+  }
   if (failure === undefined) {
     const result = load();
     if (typeof result === "string") failure = result;
@@ -71,9 +77,6 @@ export function libcryptoAvailable(): boolean {
 function load(): Libcrypto | string {
   const what = `Cannot load ${LIBRARY}`;
   if (Deno.build.os !== "linux") return `${what}: only Linux is supported`;
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return `${what}: run with --allow-ffi`;
-  }
   let lib: Libcrypto;
   try {
     lib = Deno.dlopen(LIBRARY, SYMBOLS).symbols;
