@@ -19,7 +19,7 @@
  * so the buffer needs that much room past `len`; unprotect returns the shorter length.
  * Failures are negative return values (`SRTP_ERROR`), never throws.
  *
- * WebCrypto (`crypto.subtle`) is not a third backend: every operation is a Promise (a
+ * WebCrypto (`crypto.subtle`) is not a backend: every operation is a Promise (a
  * per-packet hop through the event loop) and returns a new buffer, where the relay needs a
  * synchronous in-place transform.
  *
