@@ -1061,17 +1061,15 @@ const SRTP_LIMITS = `What SRTP outside costs:
   decrypted (AES-128 in counter mode) before it may latch; what goes to the phone is encrypted and
   tagged (10 bytes more). The PBX's side stays plain, so every relayed packet pays exactly one
   transform, and the keys never cross: each relay makes its own key for the phone's leg.
-- **edgesbc** runs it on its builtin backend (rtp/srtp/builtin_context.ts: AES-CM keystream from
-  node:crypto's AES, HMAC-SHA1 in TypeScript with precomputed pads), two contexts per SRTP call.
-  bench/srtp_bench.ts puts a protect + unprotect round trip at about 10 µs (builtin) and 8 µs
-  (libsrtp 2.5 through FFI, rtp/srtp/libsrtp_context.ts) with one context pair. libsrtp is not the
-  default: Debian's libsrtp2 is built on NSS, whose cost per packet grows with the number of
-  sessions the process holds (measured apart from this bench, in C: 5 µs per protect with 1
-  session, 8 µs with 100, 40 µs with 1000; edgesbc's contexts through FFI: 11 µs per round trip
-  with 2 contexts, 44 µs with 1000, 139 µs with 4000, where the builtin backend stays at 11 to
-  20 µs). The bench keeps every call it set up open, so the SRTP row's levels below its highest
-  (the bisection, the half-load runs) run with more SRTP calls open than are sending, and its
-  half-load latency with about twice as many.
+- **edgesbc** runs it on its libcrypto backend (rtp/srtp/libcrypto_context.ts: OpenSSL's AES-128-CTR
+  and SHA-1 through FFI, the RFC 3711 packet logic in TypeScript, nothing allocated per packet), two
+  contexts per SRTP call. bench/srtp_bench.ts puts a protect + unprotect round trip at about 2.2 µs,
+  against 13 µs for the builtin backend on node:crypto (the fallback without FFI permission) and 12 µs
+  for libsrtp 2.5 through FFI. libsrtp is not used by default: Debian's libsrtp2 is built on NSS,
+  whose cost per packet grows with the number of sessions the process holds (11 µs per round trip
+  with 2 contexts, 44 µs with 1000, 139 µs with 4000). The bench keeps every call it set up open,
+  so the SRTP row's levels below its highest (the bisection, the half-load runs) run with more SRTP
+  calls open than are sending, and its half-load latency with about twice as many.
 - **rtpengine** has its own SRTP code on OpenSSL's libcrypto (AES-NI), whose cost does not
   depend on the number of calls.`;
 
