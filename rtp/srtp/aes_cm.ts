@@ -14,6 +14,7 @@
  * @module
  */
 
+import { aesCmIv } from "./_aes_cm_iv.ts";
 import { type Cipheriv, createCipheriv } from "node:crypto";
 
 const BLOCK = 16;
@@ -49,20 +50,7 @@ export class AesCm {
     if (this.#counters.length < blocks * BLOCK) this.#counters = new Uint8Array(blocks * BLOCK);
     const c = this.#counters;
     const iv = this.#iv;
-    iv.set(this.#salt);
-    // RFC 3711 §4.1.1: the SSRC lands on IV bytes 4–7 and the index on bytes 8–13.
-    const hi = Math.floor(index / 0x100000000);
-    const lo = index >>> 0;
-    iv[4] = iv[4]! ^ (ssrc >>> 24);
-    iv[5] = iv[5]! ^ (ssrc >>> 16);
-    iv[6] = iv[6]! ^ (ssrc >>> 8);
-    iv[7] = iv[7]! ^ ssrc;
-    iv[8] = iv[8]! ^ (hi >>> 8);
-    iv[9] = iv[9]! ^ hi;
-    iv[10] = iv[10]! ^ (lo >>> 24);
-    iv[11] = iv[11]! ^ (lo >>> 16);
-    iv[12] = iv[12]! ^ (lo >>> 8);
-    iv[13] = iv[13]! ^ lo;
+    aesCmIv(iv, this.#salt, ssrc, index);
     // Counter block j is the IV with j in its low 16 bits (bytes 14–15).
     for (let j = 0, o = 0; j < blocks; j++, o += BLOCK) {
       for (let k = 0; k < 14; k++) c[o + k] = iv[k]!;

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { digestMatches, writeDigest } from "./_sha1_words.ts";
+
 /** FIPS 180-4 §5.3.1: SHA-1's initial hash value. */
 const IV = [0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0];
 const BLOCK = 64;
@@ -63,18 +65,12 @@ export class HmacSha1 {
 
   /** Writes the first `n` bytes of the last MAC (a truncated tag) at `out[offset]`. */
   write(out: Uint8Array, offset: number, n: number): void {
-    const h = this.#h;
-    for (let i = 0; i < n; i++) out[offset + i] = h[i >> 2]! >>> (24 - 8 * (i & 3));
+    writeDigest(this.#h, out, offset, n);
   }
 
   /** The first `n` bytes of the last MAC equal `data[offset, offset + n)`, in constant time. */
   matches(data: Uint8Array, offset: number, n: number): boolean {
-    const h = this.#h;
-    let diff = 0;
-    for (let i = 0; i < n; i++) {
-      diff |= ((h[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff) ^ data[offset + i]!;
-    }
-    return diff === 0;
+    return digestMatches(this.#h, data, offset, n);
   }
 
   /** The whole 20-byte MAC of the last `compute`, as a new array. */

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { aesCmIv } from "./_aes_cm_iv.ts";
 import { type Libcrypto, openLibcrypto } from "./_libcrypto.ts";
 
 const BLOCK = 16;
@@ -65,20 +66,7 @@ export class LibcryptoAesCm {
     const ctx = this.#ctx;
     if (ctx === null) throw new Error("Cannot encrypt: the cipher is closed");
     const iv = this.#iv;
-    iv.set(this.#salt);
-    // RFC 3711 §4.1.1: the SSRC lands on IV bytes 4–7 and the index on bytes 8–13.
-    const hi = Math.floor(index / 0x100000000);
-    const lo = index >>> 0;
-    iv[4] = iv[4]! ^ (ssrc >>> 24);
-    iv[5] = iv[5]! ^ (ssrc >>> 16);
-    iv[6] = iv[6]! ^ (ssrc >>> 8);
-    iv[7] = iv[7]! ^ ssrc;
-    iv[8] = iv[8]! ^ (hi >>> 8);
-    iv[9] = iv[9]! ^ hi;
-    iv[10] = iv[10]! ^ (lo >>> 24);
-    iv[11] = iv[11]! ^ (lo >>> 16);
-    iv[12] = iv[12]! ^ (lo >>> 8);
-    iv[13] = iv[13]! ^ lo;
+    aesCmIv(iv, this.#salt, ssrc, index);
     iv[14] = 0;
     iv[15] = 0;
     const lib = this.#lib;

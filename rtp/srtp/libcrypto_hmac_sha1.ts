@@ -13,6 +13,7 @@
  * @module
  */
 
+import { digestMatches, writeDigest } from "./_sha1_words.ts";
 import { type Libcrypto, openLibcrypto, SHA_CTX_SIZE } from "./_libcrypto.ts";
 
 const BLOCK = 64;
@@ -95,18 +96,12 @@ export class LibcryptoHmacSha1 {
 
   /** Writes the first `n` bytes of the last MAC (a truncated tag) at `out[offset]`. */
   write(out: Uint8Array, offset: number, n: number): void {
-    const h = this.#h;
-    for (let i = 0; i < n; i++) out[offset + i] = h[i >> 2]! >>> (24 - 8 * (i & 3));
+    writeDigest(this.#h, out, offset, n);
   }
 
   /** The first `n` bytes of the last MAC equal `data[offset, offset + n)`, in constant time. */
   matches(data: Uint8Array, offset: number, n: number): boolean {
-    const h = this.#h;
-    let diff = 0;
-    for (let i = 0; i < n; i++) {
-      diff |= ((h[i >> 2]! >>> (24 - 8 * (i & 3))) & 0xff) ^ data[offset + i]!;
-    }
-    return diff === 0;
+    return digestMatches(this.#h, data, offset, n);
   }
 
   /** The whole 20-byte MAC of the last `compute`, as a new array. */
