@@ -67,30 +67,26 @@ export function legForwarder(from: Leg, to: Leg, options: ForwarderOptions): For
       if (!same && !from.sources.has(source.hostname)) return drop(true);
       let n = length;
       const inbound = from.srtpIn;
-      if (inbound === undefined && from.srtpRequired) {
+      const outbound = to.srtpOut;
+      // SRTCP or SRTP: the packet type is in clear, so this holds both ways (plain RTP: unread).
+      const control = (inbound !== undefined || outbound !== undefined) &&
+        (rtcp || isMuxedRtcp(packet, length));
+      if (inbound !== undefined) {
+        n = control ? inbound.unprotectRtcp(packet, n) : inbound.unprotectRtp(packet, n);
+      } else if (from.srtpRequired) {
         // SRTP was required of this party and it gave no usable key: nothing it sends passes.
+        n = -1;
+      }
+      if (n < 0) {
         from.srtpFailures++;
         totals.srtpFailures++;
         return drop(false);
       }
-      if (inbound !== undefined) {
-        n = rtcp || isMuxedRtcp(packet, n)
-          ? inbound.unprotectRtcp(packet, n)
-          : inbound.unprotectRtp(packet, n);
-        if (n < 0) {
-          from.srtpFailures++;
-          totals.srtpFailures++;
-          return drop(false);
-        }
-      }
       if (!same && from.symmetric && !latch(from, source, rtcp, latched, now)) return drop(false);
       const dest = rtcp ? to.destRtcp : to.destRtp;
       if (dest === null) return drop(false);
-      const outbound = to.srtpOut;
       if (outbound !== undefined) {
-        n = rtcp || isMuxedRtcp(packet, n)
-          ? outbound.protectRtcp(packet, n)
-          : outbound.protectRtp(packet, n);
+        n = control ? outbound.protectRtcp(packet, n) : outbound.protectRtp(packet, n);
         if (n < 0) return drop(false);
       }
       forwarder.sendLength = n;
