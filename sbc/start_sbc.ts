@@ -100,28 +100,25 @@ export async function startSbc(
   const wheel = new TimerWheel();
   const networks = sideNetworks(config);
   const ports = mediaPorts(config);
+  // What a reload may change later, given the same way at start.
+  const live = relayLive(config);
   const relay = new MediaRelay({
+    ...live,
     sides: {
       // Outside media never goes to or comes from an inside address (an SDP naming one).
       external: {
         media: config.external.media,
         advertise: config.external.advertise,
         refuse: networks.internal,
-        srtp: config.external.srtp,
+        srtp: live.srtp.external,
       },
       internal: {
         media: config.internal.media,
         advertise: config.internal.advertise,
-        srtp: config.internal.srtp,
+        srtp: live.srtp.internal,
       },
     },
     ports,
-    timeout: config.media.timeout,
-    holdTimeout: config.media.holdTimeout,
-    offerTimeout: config.media.offerTimeout,
-    maxStreams: config.media.maxStreams,
-    maxOffersPerSource: config.media.maxOffersPerSource,
-    maxSessionsPerSource: config.media.maxSessionsPerSource,
     // The relay's sweep runs after startup, so `core` exists by then.
     onTimeout: (callId) => core.mediaTimeout(callId),
     clock: wheel,
