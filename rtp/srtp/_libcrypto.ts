@@ -9,6 +9,8 @@
  * @module
  */
 
+import { FfiLibrary } from "./_ffi_library.ts";
+
 export const LIBRARY = "libcrypto.so.3";
 export const PACKAGE = "libssl3";
 
@@ -43,51 +45,25 @@ const SYMBOLS = {
 
 export type Libcrypto = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let loaded: Libcrypto | undefined;
-let failure: string | undefined;
+const LIBCRYPTO = new FfiLibrary({
+  file: LIBRARY,
+  package: PACKAGE,
+  symbols: SYMBOLS,
+  // OPENSSL_VERSION_NUMBER: 0xMNN00PP0L.
+  check: (lib) => {
+    const version = Number(lib.OpenSSL_version_num());
+    return Math.floor(version / 0x10000000) === 3
+      ? undefined
+      : `version "${version.toString(16)}" is not 3.x`;
+  },
+});
 
-/**
- * libcrypto, opened; throws an Error saying what is missing when it cannot be. A missing
- * permission is asked again each time (it is not remembered as a failure).
- */
+/** libcrypto, opened; throws an Error saying what is missing when it cannot be. */
 export function openLibcrypto(): Libcrypto {
-  if (loaded !== undefined) return loaded;
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    throw new Error(`Cannot load ${LIBRARY}: run with --allow-ffi`);
-  }
-  if (failure === undefined) {
-    const result = load();
-    if (typeof result === "string") failure = result;
-    else loaded = result;
-  }
-  if (loaded !== undefined) return loaded;
-  throw new Error(failure);
+  return LIBCRYPTO.open();
 }
 
 /** libcrypto can be used here (permission, library and version). */
 export function libcryptoAvailable(): boolean {
-  try {
-    openLibcrypto();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function load(): Libcrypto | string {
-  const what = `Cannot load ${LIBRARY}`;
-  if (Deno.build.os !== "linux") return `${what}: only Linux is supported`;
-  let lib: Libcrypto;
-  try {
-    lib = Deno.dlopen(LIBRARY, SYMBOLS).symbols;
-  } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    return `${what}: install the Debian package ${PACKAGE} (${detail})`;
-  }
-  // OPENSSL_VERSION_NUMBER: 0xMNN00PP0L.
-  const version = Number(lib.OpenSSL_version_num());
-  if (Math.floor(version / 0x10000000) !== 3) {
-    return `${what}: version "${version.toString(16)}" is not 3.x`;
-  }
-  return lib;
+  return LIBCRYPTO.available();
 }

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { FfiLibrary } from "./_ffi_library.ts";
+
 export const LIBRARY = "libsrtp2.so.1";
 export const PACKAGE = "libsrtp2-1";
 
@@ -67,53 +69,28 @@ const SYMBOLS = {
 
 export type Libsrtp = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-let loaded: Libsrtp | undefined;
-let failure: string | undefined;
+const LIBSRTP = new FfiLibrary({
+  file: LIBRARY,
+  package: PACKAGE,
+  symbols: SYMBOLS,
+  check: (lib) => {
+    // srtp_get_version: major << 24 | minor << 16 | micro.
+    const version = lib.srtp_get_version();
+    if (version >>> 16 !== 0x0205) {
+      const text = `${version >>> 24}.${(version >>> 16) & 0xff}.${version & 0xffff}`;
+      return `version "${text}" is not 2.5.x, whose srtp_policy_t layout this code knows`;
+    }
+    const status = lib.srtp_init();
+    return status === STATUS.ok ? undefined : `srtp_init failed with status ${status}`;
+  },
+});
 
 /** libsrtp, opened and initialised; throws an Error saying what is missing when it cannot be. */
 export function openLibsrtp(): Libsrtp {
-  if (loaded !== undefined) return loaded;
-  if (failure === undefined) {
-    const result = load();
-    if (typeof result === "string") failure = result;
-    else loaded = result;
-  }
-  if (loaded !== undefined) return loaded;
-  throw new Error(failure);
+  return LIBSRTP.open();
 }
 
 /** libsrtp can be used here (permission, library and version). */
 export function libsrtpAvailable(): boolean {
-  try {
-    openLibsrtp();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function load(): Libsrtp | string {
-  const what = `Cannot load ${LIBRARY}`;
-  if (Deno.build.os !== "linux" || !["x86_64", "aarch64"].includes(Deno.build.arch)) {
-    return `${what}: only Linux x86_64 and aarch64 are supported`;
-  }
-  if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-    return `${what}: run with --allow-ffi`;
-  }
-  let lib: Libsrtp;
-  try {
-    lib = Deno.dlopen(LIBRARY, SYMBOLS).symbols;
-  } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    return `${what}: install the Debian package ${PACKAGE} (${detail})`;
-  }
-  // srtp_get_version: major << 24 | minor << 16 | micro.
-  const version = lib.srtp_get_version();
-  if (version >>> 16 !== 0x0205) {
-    const text = `${version >>> 24}.${(version >>> 16) & 0xff}.${version & 0xffff}`;
-    return `${what}: version "${text}" is not 2.5.x, whose srtp_policy_t layout this code knows`;
-  }
-  const status = lib.srtp_init();
-  if (status !== STATUS.ok) return `${what}: srtp_init failed with status ${status}`;
-  return lib;
+  return LIBSRTP.available();
 }
