@@ -10,6 +10,7 @@ import {
   adminGet,
   assertAllCallsSucceeded,
   type Ports,
+  received,
   runSipp,
   sbcConfig,
   sleep,
@@ -257,5 +258,51 @@ Deno.test("[pbx.health] failure_status decides which answers to a ping count as 
     // 404 is: two of them and it is down.
     pbx.optionsStatus = 404;
     await waitForUp(ports, target, false);
+  });
+});
+
+Deno.test("two sipp PBXs under health pings: one stopped loses its calls and is marked down, restarted it is used again; both stopped: 503", async () => {
+  const ports = usingPorts(91);
+  const backup = backupPbx(ports);
+  const primary = `udp:${ADDRESS.pbx}:${ports.pbx}`;
+  const configToml = poolConfig(
+    ports,
+    `targets = [\n  { address = "${primary}", priority = 1 },\n` +
+      `  { address = "udp:${backup.at.ip}:${backup.at.port}", priority = 2 },\n]`,
+  );
+  const sipp = (where: "primary" | "backup") =>
+    startSippServer({
+      ...(where === "backup" ? backup : { role: "pbx" as const, ports }),
+      scenario: "uas-answer-calls-and-options.xml",
+      calls: 10_000,
+      timeoutMs: 60_000,
+    });
+  await withSbc({ ports, configToml }, async () => {
+    await using phone = new SipEndpoint(ADDRESS.phone, ports.phone);
+    const sbcOutside = { host: ADDRESS.external, port: ports.sbc };
+    const first = await sipp("primary");
+    await using second = await sipp("backup");
+    // A round of pings (every second) reaches both.
+    await sleep(1_500);
+    assert.equal(await call(phone, sbcOutside, ports), 200);
+    // The first PBX stops: the next call waits reply_timeout on it, then the second answers.
+    const stopped = await first.stop();
+    assert.equal(received(stopped, "INVITE").length, 1, "the first call went to the first PBX");
+    assert.ok(received(stopped, "OPTIONS").length >= 1, "it was pinged");
+    assert.equal(await call(phone, sbcOutside, ports), 200, "no failed call");
+    await waitForUp(ports, primary, false);
+    // Restarted, it answers its pings and takes the calls back.
+    await using again = await sipp("primary");
+    await waitForUp(ports, primary, true);
+    assert.equal(await call(phone, sbcOutside, ports), 200);
+    assert.equal(received(await again.stop(), "INVITE").length, 1, "the call went to it again");
+    // Both stopped: once both are down, 503 at once.
+    const backupResult = await second.stop();
+    assert.equal(received(backupResult, "INVITE").length, 1, "the second PBX took one call");
+    await waitForUp(ports, `udp:${backup.at.ip}:${backup.at.port}`, false);
+    await waitForUp(ports, primary, false);
+    const started = Date.now();
+    assert.equal(await call(phone, sbcOutside, ports), 503);
+    assert.ok(Date.now() - started < 500, `answered after ${Date.now() - started} ms`);
   });
 });
